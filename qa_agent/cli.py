@@ -1,15 +1,121 @@
-"""`qa-agent` command line: run tickets, the demo, and the embedded servers."""
+"""`qa-agent` command line: run tickets, the demo, and the embedded servers.
+
+Exit codes of `run`: 0 success, 1 failure, 2 blocked, 3 usage or configuration error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from graph.context import ConfigError, Context, load_context
+from qa_agent.progress import ProgressPrinter
+from qa_agent.runner import RunOutcome, run_ticket
+
+USAGE_ERROR = 3
+_VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
+
+
+def _print_outcome(console: Console, outcome: RunOutcome) -> None:
+    v = outcome.verdict
+    console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {v.justification}")
+    for line in v.evidence[:10]:
+        console.print(f"  • {line}")
+    if outcome.report_dir:
+        console.print(f"report: {Path(outcome.report_dir) / 'report.html'}")
+
+
+def _context(console: Console, **overrides: object) -> Context | None:
+    try:
+        return load_context(**overrides)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    overrides: dict[str, object] = {}
+    if args.report_dir:
+        overrides["report_root"] = Path(args.report_dir)
+    ctx = _context(console, **overrides)
+    if ctx is None:
+        return USAGE_ERROR
+    key = args.key or ctx.ticket_key
+    if not key:
+        console.print("[red]usage error:[/red] give a ticket key (qa-agent run KEY) or set TICKET_KEY")
+        return USAGE_ERROR
+    devices = ctx.mobile_mcp_command or ctx.mobile_mcp_url or "embedded simulator"
+    console.print(f"[bold]{key}[/bold] · devices: {devices}")
+    outcome = asyncio.run(run_ticket(ctx, key, on_event=None if args.quiet else ProgressPrinter(console)))
+    _print_outcome(console, outcome)
+    return outcome.exit_code
+
+
+async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutcome]:
+    from qa_agent.jira_server.process import jira_server_process
+
+    outcomes = []
+    async with jira_server_process(ctx.tickets_dir) as jira:
+        console.print(f"embedded Jira MCP server: {jira.url}")
+        run_ctx = ctx.model_copy(update={"jira_mcp_url": jira.url})
+        for key in keys:
+            console.rule(f"[bold]{key}")
+            outcome = await run_ticket(run_ctx, key, on_event=ProgressPrinter(console))
+            _print_outcome(console, outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    ctx = _context(console)
+    if ctx is None:
+        return USAGE_ERROR
+    if ctx.jira_mcp_url or ctx.mobile_mcp_command or ctx.mobile_mcp_url:
+        console.print(
+            "[yellow]demo uses the embedded servers; JIRA_MCP_URL / MOBILE_MCP_* are ignored[/yellow]"
+        )
+        ctx = ctx.model_copy(
+            update={"jira_mcp_url": None, "mobile_mcp_command": None, "mobile_mcp_url": None}
+        )
+    keys = args.keys or sorted(p.stem for p in Path(ctx.tickets_dir).glob("*.yaml"))
+    outcomes = asyncio.run(_demo(ctx, keys, console))
+    table = Table(title="mobile-qa-agent demo")
+    for column in ("ticket", "verdict", "steps", "device calls", "report"):
+        table.add_column(column)
+    for o in outcomes:
+        results = o.state.get("results") or []
+        table.add_row(
+            str(o.state.get("ticket_key", "")),
+            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
+            str(len(results)),
+            str(sum(r.tool_calls for r in results)),
+            str(Path(o.report_dir or "-") / "report.html"),
+        )
+    console.print(table)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa-agent", description="Autonomous mobile QA agent")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="test one Jira ticket on the configured devices")
+    run.add_argument("key", nargs="?", help="ticket key (default: TICKET_KEY)")
+    run.add_argument("--report-dir", help="where run folders go (default: QA_REPORT_DIR or ./runs)")
+    run.add_argument("--quiet", action="store_true", help="no live progress")
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")
+    demo.add_argument("keys", nargs="*", help="ticket keys (default: every example ticket)")
+    demo.set_defaults(handler=cmd_demo)
 
     from qa_agent.jira_server.cli import register as register_jira
     from qa_agent.sim.cli import register as register_sim
@@ -22,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
     return code
 
 

@@ -1,0 +1,60 @@
+"""The QA graph: ticket -> devices -> plan -> parallel lanes joined at barriers -> verify -> report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.context import Context
+from graph.executor import continue_or_report, lanes_for_segment
+from graph.state import InputState, OutputState, QAState
+from nodes.barrier import barrier
+from nodes.discover_devices import discover_devices
+from nodes.fetch_ticket import fetch_ticket
+from nodes.lane import LaneInput, LaneOutput, LaneState, lane_continues, lane_step
+from nodes.planner import planner
+from nodes.report import report
+from nodes.verifier import verifier
+
+
+def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput]:
+    lane = StateGraph(LaneState, input_schema=LaneInput, output_schema=LaneOutput, context_schema=Context)
+    lane.add_node("step", lane_step)
+    lane.add_edge(START, "step")
+    lane.add_conditional_edges("step", lane_continues, ["step", END])
+    return lane.compile(name="lane")
+
+
+def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
+    g = StateGraph(QAState, input_schema=InputState, output_schema=OutputState, context_schema=Context)
+    g.add_node("fetch_ticket", fetch_ticket)
+    g.add_node("discover_devices", discover_devices)
+    g.add_node("planner", planner)
+    g.add_node("lane", build_lane())
+    g.add_node("barrier", barrier)
+    g.add_node("verifier", verifier, destinations=("planner", "report"))
+    g.add_node("report", report)
+
+    g.add_edge(START, "fetch_ticket")
+    g.add_conditional_edges(
+        "fetch_ticket", continue_or_report("discover_devices"), ["discover_devices", "report"]
+    )
+    g.add_conditional_edges("discover_devices", continue_or_report("planner"), ["planner", "report"])
+    g.add_conditional_edges("planner", lanes_for_segment, ["lane", "verifier", "report"])
+    g.add_edge("lane", "barrier")
+    g.add_conditional_edges("barrier", lanes_for_segment, ["lane", "verifier", "report"])
+    g.add_edge("report", END)
+    return g
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+) -> CompiledStateGraph[QAState, Context, InputState, OutputState]:
+    """Compiled graph; `langgraph dev` needs it without a checkpointer, the CLI passes one."""
+    return build_builder().compile(checkpointer=checkpointer, name="mobile-qa-agent")
+
+
+graph = build_graph()

@@ -1,0 +1,52 @@
+"""Fan-out of one plan segment into parallel driver lanes, and the routing around barriers."""
+
+from __future__ import annotations
+
+from langgraph.types import Send
+
+from graph.state import QAState
+from nodes.lane import LaneInput
+
+
+def lanes_for_segment(state: QAState) -> list[Send] | str:
+    """Send one lane per driver with steps in the current segment; else go verify.
+
+    Used after the planner (segment 0) and after each barrier. A failed or blocked step
+    stops the run at the barrier: later segments would only act on a broken premise.
+    """
+    if state.get("verdict") is not None:
+        return "report"
+    plan = state["plan"]
+    attempt = state.get("attempt", 0)
+    if any(r.status in ("failed", "blocked") for r in state.get("results", []) if r.attempt == attempt):
+        return "verifier"
+    segments = plan.segments()
+    index = state.get("segment", 0)
+    if index >= len(segments):
+        return "verifier"
+    devices = {a.driver: a for a in state.get("drivers", [])}
+    sends: list[Send] = []
+    for driver in sorted({s.driver for s in segments[index]}):
+        assignment = devices[driver]
+        lane: LaneInput = {
+            "run_id": state["run_id"],
+            "driver": driver,
+            "device": assignment.device,
+            "package": assignment.package,
+            "steps": [s for s in segments[index] if s.driver == driver],
+            "segment": index,
+            "attempt": attempt,
+            "device_tools": state.get("device_tools", {}),
+        }
+        sends.append(Send("lane", lane))
+    return sends
+
+
+def continue_or_report(next_node: str):  # type: ignore[no-untyped-def]
+    """Router for linear nodes: a verdict already reached (blocked) goes straight to the report."""
+
+    def route(state: QAState) -> str:
+        return "report" if state.get("verdict") is not None else next_node
+
+    route.__name__ = f"to_{next_node}_or_report"
+    return route

@@ -1,0 +1,206 @@
+"""Graph state: pydantic models at the boundaries, a TypedDict for the channels.
+
+Everything here is plain serialisable data, because checkpoints and the LangGraph
+server store it. Live connections never appear in state (see `qa_agent.devices.pool`).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+Outcome = Literal["success", "failure", "blocked"]
+StepStatus = Literal["passed", "failed", "blocked", "skipped"]
+# Where a step's problem comes from; the verdict and the replanning edge follow from it.
+ErrorClass = Literal["none", "transient", "plan_defect", "app_defect", "cannot_run"]
+
+SEMANTIC_ACTIONS: tuple[str, ...] = (
+    "launch_app",
+    "terminate_app",
+    "tap_text",
+    "double_tap_text",
+    "long_press_text",
+    "type_into",
+    "type_text",
+    "swipe",
+    "press_button",
+    "back",
+    "home",
+    "assert_visible",
+    "assert_not_visible",
+    "wait",
+    "tool",
+)
+ASSERTION_ACTIONS: frozenset[str] = frozenset({"assert_visible", "assert_not_visible"})
+
+
+class Ticket(BaseModel):
+    """The ticket as the Jira server returned it (simplified mcp-atlassian shape)."""
+
+    key: str
+    summary: str = ""
+    description: str = ""
+    status: str = ""
+    issue_type: str = ""
+    priority: str = ""
+    labels: list[str] = Field(default_factory=list)
+    components: list[str] = Field(default_factory=list)
+    test_details: str = ""
+    comments: list[str] = Field(default_factory=list)
+    raw: dict[str, Any] = Field(default_factory=dict, description="The server's JSON, for the report")
+
+
+class TicketSummary(BaseModel):
+    """What the planner needs from a ticket, whichever path produced it."""
+
+    key: str
+    title: str
+    test_details: str = ""
+    objective: str = ""
+    platform: str = "Android"
+    inputs: list[str] = Field(default_factory=list)
+    expected_results: list[str] = Field(default_factory=list)
+    package: str | None = None
+    language: str = "en"
+    is_gherkin: bool = False
+
+
+class Step(BaseModel):
+    """One step of a plan: data, never code. `action` is our vocabulary or `tool` (raw mobile-mcp)."""
+
+    id: str
+    driver: int = Field(ge=1)
+    action: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    expect: str = ""
+    attempts: int | None = Field(default=None, ge=1, le=10)
+    timeout_s: float | None = Field(default=None, gt=0)
+    barrier: bool = Field(default=False, description="All lanes join after this step")
+    covers: list[int] = Field(default_factory=list, description="Indexes of expected results it proves")
+
+
+class Plan(BaseModel):
+    steps: list[Step]
+    verifications: list[str] = Field(default_factory=list)
+    drivers_needed: int = 1
+    packages: dict[int, str] = Field(default_factory=dict)
+    source: Literal["gherkin", "llm", "replay"] = "gherkin"
+    notes: str = ""
+
+    def segments(self) -> list[list[Step]]:
+        """Cut the steps into segments; a segment ends after a step marked `barrier`."""
+        out: list[list[Step]] = [[]]
+        for step in self.steps:
+            out[-1].append(step)
+            if step.barrier:
+                out.append([])
+        return [seg for seg in out if seg]
+
+
+class Evidence(BaseModel):
+    screenshot: str | None = Field(default=None, description="Path of a saved screenshot")
+    elements: str | None = Field(default=None, description="The element list seen, as text")
+
+
+class StepResult(BaseModel):
+    step_id: str
+    driver: int
+    device: str | None = None
+    action: str
+    status: StepStatus
+    error_class: ErrorClass = "none"
+    message: str = ""
+    output: str = ""
+    tool_calls: int = 0
+    tries: int = 1
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    segment: int = 0
+    attempt: int = 0
+    evidence: Evidence | None = None
+    covers: list[int] = Field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return round(self.ended_at - self.started_at, 3)
+
+
+class Verdict(BaseModel):
+    result: Outcome
+    justification: str
+    evidence: list[str] = Field(default_factory=list)
+    failure_class: ErrorClass = "none"
+    replan: bool = False
+
+
+class DriverAssignment(BaseModel):
+    driver: int
+    device: str
+    package: str | None = None
+
+
+class Attempt(BaseModel):
+    """One plan-execute-verify round, kept for the report when a replan follows."""
+
+    attempt: int
+    plan: Plan
+    results: list[StepResult]
+    verdict: Verdict
+
+
+class Usage(BaseModel):
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+def merge_usage(left: dict[str, Usage] | None, right: dict[str, Usage] | None) -> dict[str, Usage]:
+    out = dict(left or {})
+    for node, usage in (right or {}).items():
+        prev = out.get(node, Usage())
+        out[node] = Usage(
+            calls=prev.calls + usage.calls,
+            input_tokens=prev.input_tokens + usage.input_tokens,
+            output_tokens=prev.output_tokens + usage.output_tokens,
+        )
+    return out
+
+
+class InputState(TypedDict, total=False):
+    ticket_key: str
+    run_id: str
+
+
+class QAState(TypedDict, total=False):
+    ticket_key: str
+    run_id: str
+    ticket: Ticket
+    summary: TicketSummary
+    devices: list[str]
+    device_tools: dict[str, dict[str, Any]]
+    drivers: list[DriverAssignment]
+    plan: Plan
+    segment: int
+    # Parallel lanes append here; a replan resets it with Overwrite([]).
+    results: Annotated[list[StepResult], operator.add]
+    attempt: int
+    history: Annotated[list[Attempt], operator.add]
+    verdict: Verdict | None
+    usage: Annotated[dict[str, Usage], merge_usage]
+    report_dir: str
+
+
+class OutputState(TypedDict, total=False):
+    ticket_key: str
+    run_id: str
+    summary: TicketSummary
+    plan: Plan
+    drivers: list[DriverAssignment]
+    results: Annotated[list[StepResult], operator.add]
+    history: Annotated[list[Attempt], operator.add]
+    verdict: Verdict | None
+    usage: Annotated[dict[str, Usage], merge_usage]
+    report_dir: str

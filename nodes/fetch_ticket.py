@@ -1,0 +1,51 @@
+"""fetch_ticket: read the ticket through the Jira MCP server, summarise it without an LLM."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+
+from graph.context import Context, context_of
+from graph.state import QAState
+from qa_agent.jira_client import JiraError, fetch_issue, jira_location
+from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
+from qa_agent.verdicts import blocked
+
+
+def new_run_id(key: str) -> str:
+    return f"{key or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def run_id_for(state: QAState, key: str) -> str:
+    if state.get("run_id"):
+        return str(state["run_id"])
+    try:
+        thread = get_config().get("configurable", {}).get("thread_id")
+    except RuntimeError:
+        thread = None
+    return str(thread) if thread else new_run_id(key)
+
+
+async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = context_of(runtime.context)
+    key = (state.get("ticket_key") or ctx.ticket_key or "").strip()
+    run_id = run_id_for(state, key)
+    base: dict[str, Any] = {"run_id": run_id, "ticket_key": key, "attempt": 0, "segment": 0}
+    if not key:
+        return base | {"verdict": blocked("no ticket key: pass `ticket_key` in the input or set TICKET_KEY")}
+    try:
+        payload = parse_issue_text(await fetch_issue(ctx, key))
+    except JiraError as exc:
+        text = str(exc)
+        if "not found" in text.lower():
+            text = f"ticket {key} does not exist on {jira_location(ctx)} ({text})"
+        return base | {"verdict": blocked(text)}
+    except (json.JSONDecodeError, ValueError) as exc:
+        return base | {"verdict": blocked(f"the Jira server's answer for {key} is not an issue: {exc}")}
+    ticket = ticket_from_jira(payload)
+    return base | {"ticket": ticket, "summary": offline_summary(ticket)}

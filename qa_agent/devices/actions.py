@@ -1,0 +1,250 @@
+"""Execute one plan step on one device: our semantic actions mapped to mobile-mcp calls.
+
+Nothing else in the project knows tool names. Targets are resolved at run time from the
+element list (the planner cannot see the screen); assertions poll until they hold or
+their timeout passes, never sleep a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp import ClientSession
+
+from graph.context import Context
+from graph.state import ErrorClass, Evidence, Step, StepResult, StepStatus
+from qa_agent.devices.calls import (
+    CallOutcome,
+    CallPolicy,
+    SessionLost,
+    allowed_tools,
+    call_tool,
+    inject_arguments,
+)
+from qa_agent.devices.elements import Element, find_element, is_visible, parse_elements, summarize
+from qa_agent.devices.results import truncate
+
+BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
+MAX_LONG_PRESS_MS = 10_000
+
+
+class StepFailed(Exception):
+    def __init__(self, status: StepStatus, error_class: ErrorClass, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_class = error_class
+        self.message = message
+
+
+@dataclass
+class LaneDriver:
+    """Everything a lane needs to act on its device. Lives for one lane run, never in state."""
+
+    ctx: Context
+    driver: int
+    device: str
+    package: str | None
+    schemas: dict[str, dict[str, Any]]
+    get_session: Callable[[], Awaitable[ClientSession]]
+    reconnect: Callable[[], Awaitable[None]]
+    evidence_dir: Path
+    calls: int = 0
+    last_elements: list[Element] = field(default_factory=list)
+    last_elements_text: str = ""
+
+    async def call(self, tool: str, args: dict[str, Any], step: Step | None = None) -> CallOutcome:
+        final_args = inject_arguments(tool, args, self.schemas.get(tool), self.device, self.package)
+        policy = CallPolicy(
+            timeout_s=(step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s),
+            attempts=(step.attempts if step and step.attempts else self.ctx.step_default_attempts),
+            backoff_base_s=self.ctx.step_backoff_base_s,
+            allowed=allowed_tools(self.ctx.allow_unsafe_tools),
+        )
+        if tool not in self.schemas and self.schemas and tool in policy.allowed:
+            raise StepFailed("blocked", "plan_defect", f"the device server has no tool {tool!r}")
+        try:
+            outcome = await call_tool(await self.get_session(), tool, final_args, policy)
+        except SessionLost:
+            await self.reconnect()  # one reconnect: a restarted server gets a fresh session
+            try:
+                outcome = await call_tool(await self.get_session(), tool, final_args, policy)
+            except SessionLost as exc:
+                raise StepFailed("blocked", "cannot_run", str(exc)) from exc
+            except (ConnectionError, TimeoutError) as exc:
+                raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
+        self.calls += outcome.tries
+        return outcome
+
+    async def must(self, tool: str, args: dict[str, Any], step: Step) -> CallOutcome:
+        outcome = await self.call(tool, args, step)
+        if not outcome.ok:
+            status: StepStatus = "blocked" if outcome.error_class in ("cannot_run", "transient") else "failed"
+            cls: ErrorClass = "cannot_run" if outcome.error_class == "transient" else outcome.error_class
+            raise StepFailed(status, cls, f"{tool} failed: {outcome.text.strip()[:500]}")
+        return outcome
+
+    async def elements(self, step: Step) -> list[Element]:
+        outcome = await self.must("mobile_list_elements_on_screen", {}, step)
+        self.last_elements_text = outcome.text
+        self.last_elements = parse_elements(outcome.text)
+        return self.last_elements
+
+    async def wait_for(
+        self, step: Step, timeout_s: float, predicate: Callable[[list[Element]], Any]
+    ) -> tuple[Any, list[Element]]:
+        """Poll the element list until `predicate` returns something truthy or time runs out."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            elements = await self.elements(step)
+            found = predicate(elements)
+            if found or time.monotonic() >= deadline:
+                return found, elements
+            await asyncio.sleep(min(self.ctx.poll_interval_s, max(0.0, deadline - time.monotonic())))
+
+    async def locate(self, step: Step, target: str) -> Element:
+        timeout = float(step.args.get("timeout_s") or self.ctx.find_timeout_s)
+        element, elements = await self.wait_for(step, timeout, lambda els: find_element(els, target))
+        if element is None:
+            raise StepFailed(
+                "failed",
+                "plan_defect",
+                f"no element matching {target!r} within {timeout:g}s; on screen: {summarize(elements)}",
+            )
+        assert isinstance(element, Element)
+        return element
+
+    async def tap(self, step: Step, element: Element) -> None:
+        props = (self.schemas.get("mobile_click_on_screen_at_coordinates") or {}).get("inputSchema", {})
+        if element.ref and "ref" in (props.get("properties") or {}):
+            await self.must("mobile_click_on_screen_at_coordinates", {"ref": element.ref}, step)
+        else:
+            x, y = element.center
+            await self.must("mobile_click_on_screen_at_coordinates", {"x": x, "y": y}, step)
+
+    async def screenshot(self, name: str) -> str | None:
+        """Best effort: evidence must never turn a result into a crash."""
+        try:
+            outcome = await self.call("mobile_take_screenshot", {})
+        except StepFailed:
+            return None
+        if not outcome.ok or not outcome.result.images:
+            return None
+        mime, data = outcome.result.images[0]
+        path = self.evidence_dir / f"{name}.{'png' if 'png' in mime else 'jpg'}"
+        await asyncio.to_thread(_write_bytes, path, data)
+        return str(path)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+async def _perform(d: LaneDriver, step: Step) -> str:
+    """Run the step's calls; return a short description of what happened."""
+    a = step.args
+    match step.action:
+        case "launch_app" | "terminate_app":
+            package = a.get("package") or d.package
+            if not package:
+                raise StepFailed(
+                    "blocked",
+                    "cannot_run",
+                    f"no package name for driver {d.driver}: name it in the ticket, or set "
+                    f"DRIVER{d.driver}_PACKAGE or GLOBAL_PACKAGE",
+                )
+            tool = "mobile_launch_app" if step.action == "launch_app" else "mobile_terminate_app"
+            return (await d.must(tool, {"packageName": package}, step)).text
+        case "tap_text" | "double_tap_text":
+            element = await d.locate(step, str(a["target"]))
+            if step.action == "tap_text":
+                await d.tap(step, element)
+            else:
+                x, y = element.center
+                await d.must("mobile_double_tap_on_screen", {"x": x, "y": y}, step)
+            return f"{step.action} {element.describe()}"
+        case "long_press_text":
+            element = await d.locate(step, str(a["target"]))
+            x, y = element.center
+            ms = min(MAX_LONG_PRESS_MS, max(1, round(float(a.get("duration_s", 1.0)) * 1000)))
+            await d.must("mobile_long_press_on_screen_at_coordinates", {"x": x, "y": y, "duration": ms}, step)
+            return f"held {element.describe()} for {ms} ms"
+        case "type_into":
+            element = await d.locate(step, str(a["target"]))
+            await d.tap(step, element)
+            await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
+            return f"typed into {element.describe()}"
+        case "type_text":
+            await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
+            return "typed text"
+        case "swipe":
+            args = {"direction": str(a.get("direction", "up")).lower()}
+            args.update({k: a[k] for k in ("x", "y", "distance") if k in a})
+            return (await d.must("mobile_swipe_on_screen", args, step)).text
+        case "press_button" | "back" | "home":
+            button = BUTTONS.get(step.action) or str(a.get("button", "")).upper()
+            return (await d.must("mobile_press_button", {"button": button}, step)).text
+        case "wait":
+            await asyncio.sleep(float(a.get("seconds", 1)))
+            return f"waited {a.get('seconds', 1)}s"
+        case "assert_visible" | "assert_not_visible":
+            text = str(a["text"])
+            timeout = float(a.get("timeout_s") or d.ctx.assert_timeout_s)
+            want = step.action == "assert_visible"
+            held, elements = await d.wait_for(step, timeout, lambda els: is_visible(els, text) == want)
+            if not held:
+                seen = "still visible" if not want else "not visible"
+                raise StepFailed(
+                    "failed",
+                    "app_defect",
+                    f"{text!r} {seen} after {timeout:g}s; on screen: {summarize(elements)}",
+                )
+            return f"{text!r} {'visible' if want else 'absent'}"
+        case "tool":
+            return (await d.must(str(a["name"]), dict(a.get("args") or {}), step)).text
+    raise StepFailed("blocked", "plan_defect", f"unknown action {step.action!r}")
+
+
+async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> StepResult:
+    started = time.time()
+    calls_before = d.calls
+    status: StepStatus = "passed"
+    error_class: ErrorClass = "none"
+    try:
+        message = await _perform(d, step)
+    except StepFailed as exc:
+        status, error_class, message = exc.status, exc.error_class, exc.message
+    except (KeyError, ValueError, TypeError) as exc:
+        status, error_class, message = "blocked", "plan_defect", f"malformed step arguments: {exc!r}"
+    evidence: Evidence | None = None
+    is_assertion = step.action in ("assert_visible", "assert_not_visible")
+    if status != "passed" or is_assertion:
+        name = f"a{attempt}-{step.id}-d{d.driver}"
+        shot = await d.screenshot(name) if error_class != "cannot_run" else None
+        evidence = Evidence(
+            screenshot=shot,
+            elements=truncate(d.last_elements_text, 4000, 80) if d.last_elements_text else None,
+        )
+    return StepResult(
+        step_id=step.id,
+        driver=d.driver,
+        device=d.device,
+        action=step.action,
+        status=status,
+        error_class=error_class,
+        message=truncate(message, d.ctx.max_tool_chars, d.ctx.max_tool_lines),
+        tool_calls=d.calls - calls_before,
+        started_at=started,
+        ended_at=time.time(),
+        segment=segment,
+        attempt=attempt,
+        evidence=evidence,
+        covers=list(step.covers),
+    )

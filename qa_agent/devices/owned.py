@@ -1,0 +1,80 @@
+"""Run an async context manager inside a task of its own.
+
+MCP transports are anyio task groups: they must be entered and exited by the same task.
+Graph nodes run in different tasks, so a session opened in one node and closed in
+another breaks ("exit cancel scope in a different task"). An owner task holds the
+context open until `aclose()` and every other task just uses the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class OwnedResource(Generic[T]):
+    def __init__(self, factory: Callable[[], AbstractAsyncContextManager[T]], name: str) -> None:
+        self._factory = factory
+        self.name = name
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._ready = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _own(self) -> None:
+        try:
+            async with self._factory() as value:
+                self._value = value
+                self._ready.set()
+                await self._closing.wait()
+        except BaseException as exc:  # reported to whoever waits for the value
+            self._error = exc
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._value = None
+            self._ready.set()
+
+    async def open(self, timeout_s: float) -> T:
+        if self._task is None:
+            self._task = asyncio.create_task(self._own(), name=f"owner:{self.name}")
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout_s)
+        except TimeoutError:
+            await self.aclose()
+            raise TimeoutError(f"{self.name} did not start within {timeout_s:.0f}s") from None
+        if self._value is None:
+            raise ConnectionError(f"{self.name} could not be opened: {describe(self._error)}")
+        return self._value
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done() and self._value is not None
+
+    async def aclose(self, timeout_s: float = 10.0) -> None:
+        task = self._task
+        if task is None:
+            return
+        self._closing.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except (TimeoutError, Exception):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
+def describe(exc: BaseException | None) -> str:
+    """Readable text for an exception, unwrapping anyio/asyncio exception groups."""
+    if exc is None:
+        return "closed"
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(describe(e) for e in exc.exceptions)
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

@@ -1,0 +1,79 @@
+"""Reach the Jira MCP server configured for the run (or the embedded one) and fetch issues."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp import ClientSession
+
+from graph.context import Context
+from qa_agent.devices.owned import describe
+from qa_agent.devices.results import to_tool_text
+from qa_agent.devices.sessions import open_http_session, open_stdio_session
+
+CONNECT_TIMEOUT_S = 30.0
+
+
+class JiraError(Exception):
+    """A Jira problem the run reports as `blocked` with this message."""
+
+
+def jira_location(ctx: Context) -> str:
+    return ctx.jira_mcp_url or f"embedded Jira server over {ctx.tickets_dir}"
+
+
+@asynccontextmanager
+async def jira_session(ctx: Context) -> AsyncIterator[ClientSession]:
+    """One MCP session for the duration of a node (opened and closed in the same task)."""
+    if ctx.jira_mcp_url:
+        headers = {}
+        if ctx.jira_mcp_token is not None:
+            headers["Authorization"] = f"Token {ctx.jira_mcp_token.get_secret_value()}"
+        opener = open_http_session(ctx.jira_mcp_url, headers=headers)
+    else:
+        args = [
+            "-m",
+            "qa_agent.jira_server",
+            "serve",
+            "--transport",
+            "stdio",
+            "--tickets",
+            str(ctx.tickets_dir),
+        ]
+        opener = open_stdio_session(sys.executable, args)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            session = await opener.__aenter__()
+    except BaseException as exc:
+        raise JiraError(f"Jira MCP server unreachable ({jira_location(ctx)}): {describe(exc)}") from None
+    try:
+        yield session
+    finally:
+        try:
+            await opener.__aexit__(None, None, None)
+        except BaseException:  # closing a broken transport must not hide the real outcome
+            pass
+
+
+async def call_jira(session: ClientSession, tool: str, args: dict[str, Any], timeout_s: float = 60.0) -> str:
+    try:
+        result = await asyncio.wait_for(session.call_tool(tool, args), timeout_s)
+    except TimeoutError:
+        raise JiraError(f"Jira tool {tool} did not answer within {timeout_s:g}s") from None
+    except Exception as exc:
+        raise JiraError(f"Jira tool {tool} failed: {describe(exc)}") from None
+    text = to_tool_text(result)
+    if text.is_error:
+        raise JiraError(text.text.strip())
+    return text.text
+
+
+async def fetch_issue(ctx: Context, key: str) -> str:
+    async with jira_session(ctx) as session:
+        return await call_jira(
+            session, "jira_get_issue", {"issue_key": key, "fields": "*all", "comment_limit": 10}
+        )

@@ -1,0 +1,247 @@
+"""Compile Gherkin test details into a Plan, offline, with a small step vocabulary.
+
+Segments (steps between barriers) follow causality between users: steps of one user run
+in order; a step by another user waits at a barrier for what came before, except where
+the ticket says things happen together (a Given block, "user2 and user3 ...", "while ...").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from graph.state import Plan, Step
+
+_KEYWORDS = {
+    "given": "given",
+    "when": "when",
+    "then": "then",
+    "and": "and",
+    "but": "and",
+    "*": "and",
+    "soit": "given",
+    "etant donne": "given",
+    "étant donné": "given",
+    "étant donné que": "given",
+    "quand": "when",
+    "lorsque": "when",
+    "alors": "then",
+    "et": "and",
+    "mais": "and",
+}
+_STEP_LINE = re.compile(
+    r"^(?P<kw>given|when|then|and|but|\*|soit|étant donné que|étant donné|etant donne|quand|lorsque|"
+    r"alors|et|mais)"
+    r"\s+(?P<text>.+)$",
+    re.IGNORECASE,
+)
+_STRUCTURE = re.compile(
+    r"^(feature|scenario|scenario outline|background|rule|example|fonctionnalité|scénario|contexte)\s*:",
+    re.IGNORECASE,
+)
+_SUBJECT = r"(?:the user|i|user\s*\d+|driver\s*\d+|device\s*\d+|phone\s*\d+)"
+_SUBJECTS = re.compile(rf"^(?P<subj>{_SUBJECT}(?:\s*(?:,|and)\s*{_SUBJECT})*)\s+(?P<rest>.+)$", re.IGNORECASE)
+_WHILE = re.compile(r"^while\s+(?P<first>.+?),\s*(?P<second>.+)$", re.IGNORECASE)
+_Q = r"[\"“«]\s*(?P<{name}>[^\"”»]+?)\s*[\"”»]"
+_SECONDS = r"(?P<{name}>\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)"
+_WITHIN = rf"(?:\s+(?:within|in less than|in under)\s+{_SECONDS.format(name='within')})?"
+
+
+def _q(name: str) -> str:
+    return _Q.format(name=name)
+
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "launch_app",
+        re.compile(
+            rf"^(?:opens|launches|starts)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$", re.I
+        ),
+    ),
+    (
+        "terminate_app",
+        re.compile(
+            rf"^(?:closes|terminates|stops|kills)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$",
+            re.I,
+        ),
+    ),
+    (
+        "press_button",
+        re.compile(r"^(?:presses|taps|hits)\s+(?:the\s+)?(?P<button>back|home|enter)(?:\s+button)?$", re.I),
+    ),
+    ("double_tap_text", re.compile(rf"^double[- ]?(?:taps|clicks)\s+(?:on\s+)?{_q('target')}$", re.I)),
+    (
+        "long_press_text",
+        re.compile(
+            rf"^(?:long[- ]?presses|holds|presses and holds)\s+(?:on\s+)?{_q('target')}"
+            rf"(?:\s+for\s+{_SECONDS.format(name='duration')})?$",
+            re.I,
+        ),
+    ),
+    ("tap_text", re.compile(rf"^(?:taps|clicks|presses|selects)\s+(?:on\s+)?{_q('target')}$", re.I)),
+    (
+        "type_into",
+        re.compile(
+            rf"^(?:types|enters|fills in)\s+{_q('text')}\s+(?:into|in)\s+(?:the\s+)?{_q('target')}$", re.I
+        ),
+    ),
+    ("type_text", re.compile(rf"^(?:types|enters)\s+{_q('text')}$", re.I)),
+    ("swipe", re.compile(r"^swipes\s+(?P<direction>up|down|left|right)$", re.I)),
+    ("wait", re.compile(rf"^waits\s+(?:for\s+)?{_SECONDS.format(name='seconds')}$", re.I)),
+    (
+        "assert_not_visible",
+        re.compile(
+            r"^(?:does not see|doesn't see|should not see|no longer sees|must not see)\s+"
+            rf"{_q('text')}{_WITHIN}$",
+            re.I,
+        ),
+    ),
+    (
+        "assert_visible",
+        re.compile(rf"^(?:sees|see|should see|must see|can see)\s+{_q('text')}{_WITHIN}$", re.I),
+    ),
+]
+VOCABULARY = (
+    'userN opens the app ["pkg"]; closes the app; taps "X"; double taps "X"; holds "X" for N seconds; '
+    'types "T" into "F"; types "T"; swipes up|down|left|right; presses back|home|enter; '
+    'sees "X" [within N seconds]; does not see "X" [within N seconds]; waits N seconds; '
+    'while user1 holds "X" for N seconds, user2 sees "Y"; user2 and user3 see "X"'
+)
+
+
+class GherkinError(ValueError):
+    pass
+
+
+def looks_like_gherkin(text: str) -> bool:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    steps = sum(1 for ln in lines if _STEP_LINE.match(ln))
+    return steps >= 2 or (any(_STRUCTURE.match(ln) for ln in lines) and steps >= 1)
+
+
+def _drivers(subject: str) -> list[int]:
+    numbers = [int(n) for n in re.findall(r"\d+", subject)]
+    return numbers or [1]
+
+
+@dataclass
+class _Compiled:
+    steps: list[Step] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    group_of: list[int] = field(default_factory=list)
+
+
+def _action(driver: int, phrase: str, line_no: int) -> tuple[str, dict[str, object]]:
+    phrase = phrase.strip().rstrip(".")
+    for action, pattern in _PATTERNS:
+        m = pattern.match(phrase)
+        if not m:
+            continue
+        g = {k: v for k, v in m.groupdict().items() if v is not None}
+        args: dict[str, object] = {}
+        if action in ("launch_app", "terminate_app") and "pkg" in g:
+            args["package"] = g["pkg"]
+        elif action == "press_button":
+            return {"back": "back", "home": "home"}.get(g["button"].lower(), "press_button"), (
+                {} if g["button"].lower() in ("back", "home") else {"button": g["button"].upper()}
+            )
+        elif action == "long_press_text":
+            args = {"target": g["target"], "duration_s": float(g.get("duration", 1))}
+        elif action in ("tap_text", "double_tap_text"):
+            args = {"target": g["target"]}
+        elif action == "type_into":
+            args = {"text": g["text"], "target": g["target"]}
+        elif action == "type_text":
+            args = {"text": g["text"]}
+        elif action == "swipe":
+            args = {"direction": g["direction"].lower()}
+        elif action == "wait":
+            args = {"seconds": float(g["seconds"])}
+        elif action in ("assert_visible", "assert_not_visible"):
+            args = {"text": g["text"]}
+            if "within" in g:
+                args["timeout_s"] = float(g["within"])
+        return action, args
+    raise GherkinError(
+        f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}"
+    )
+
+
+def compile_gherkin(text: str) -> Plan:
+    """Gherkin text -> Plan. Raises GherkinError with the line that could not be understood."""
+    out = _Compiled()
+    group = 0
+    phase = ""
+    prev_driver_set: set[int] | None = None
+    prev_parallel = False
+    counter = 0
+
+    def add(
+        driver: int, action: str, args: dict[str, object], expect: str, covers: list[int], grp: int
+    ) -> None:
+        nonlocal counter
+        counter += 1
+        out.steps.append(
+            Step(id=f"S{counter}", driver=driver, action=action, args=args, expect=expect, covers=covers)
+        )
+        out.group_of.append(grp)
+
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "@", "|", '"""')) or _STRUCTURE.match(line):
+            continue
+        m = _STEP_LINE.match(line)
+        if not m:
+            continue
+        kw = _KEYWORDS.get(m.group("kw").lower(), "and")
+        new_phase = phase if kw == "and" else kw
+        body = m.group("text").strip()
+        is_then = new_phase == "then"
+
+        while_m = _WHILE.match(body)
+        clauses = [while_m.group("first"), while_m.group("second")] if while_m else [body]
+        parsed: list[tuple[list[int], str]] = []
+        for clause in clauses:
+            sm = _SUBJECTS.match(clause.strip())
+            if not sm:
+                raise GherkinError(f"line {line_no}: say who acts (user1, user2, the user): {clause!r}")
+            parsed.append((_drivers(sm.group("subj")), sm.group("rest")))
+        drivers_here = {d for ds, _ in parsed for d in ds}
+        parallel = bool(while_m) or len(drivers_here) > 1
+        same_phase_given = new_phase == "given" and phase == "given"
+        joins_group = (
+            prev_driver_set is not None
+            and not parallel
+            and not prev_parallel
+            and (same_phase_given or drivers_here == prev_driver_set)
+        )
+        if prev_driver_set is not None and not joins_group:
+            group += 1
+        compiled = [(d, *_action(d, rest, line_no)) for ds, rest in parsed for d in ds]
+        has_assertion = any(a.startswith("assert_") for _, a, _ in compiled)
+        covers: list[int] = []
+        if is_then and has_assertion:
+            out.expected.append(body)
+            covers = [len(out.expected) - 1]
+        if while_m:
+            hold = next((args for _, a, args in compiled if a == "long_press_text"), None)
+            for _, a, args in compiled:
+                if a == "assert_visible" and hold is not None and "timeout_s" not in args:
+                    args["timeout_s"] = float(str(hold.get("duration_s", 1)))
+        for driver, action, args in compiled:
+            add(driver, action, args, body, covers if action.startswith("assert_") else [], group)
+        phase = new_phase
+        prev_driver_set = drivers_here if not same_phase_given else (prev_driver_set or set()) | drivers_here
+        prev_parallel = parallel
+
+    if not out.steps:
+        raise GherkinError("the test details contain no Gherkin step (Given/When/Then)")
+    for i, step in enumerate(out.steps):
+        last_of_group = i + 1 == len(out.steps) or out.group_of[i + 1] != out.group_of[i]
+        step.barrier = last_of_group and i + 1 < len(out.steps)
+    return Plan(
+        steps=out.steps,
+        verifications=out.expected,
+        drivers_needed=max(s.driver for s in out.steps),
+        source="gherkin",
+    )

@@ -1,0 +1,70 @@
+"""One validation for every plan, whoever wrote it (Gherkin compiler, LLM, replay)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graph.state import SEMANTIC_ACTIONS, Plan
+from qa_agent.devices.calls import UNSAFE_TOOLS
+
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "tap_text": ("target",),
+    "double_tap_text": ("target",),
+    "long_press_text": ("target",),
+    "type_into": ("text", "target"),
+    "type_text": ("text",),
+    "assert_visible": ("text",),
+    "assert_not_visible": ("text",),
+    "press_button": ("button",),
+    "swipe": ("direction",),
+    "tool": ("name",),
+}
+_DIRECTIONS = {"up", "down", "left", "right"}
+
+
+def validate_plan(
+    plan: Plan,
+    *,
+    server_tools: dict[str, dict[str, Any]],
+    allowed: frozenset[str],
+    packages: dict[int, str | None],
+) -> list[str]:
+    """Every problem found, each naming the step; an empty list means the plan may run."""
+    errors: list[str] = []
+    if not plan.steps:
+        return ["the plan has no steps"]
+    seen: set[str] = set()
+    for step in plan.steps:
+        where = f"step {step.id} (driver {step.driver}, {step.action})"
+        if step.id in seen:
+            errors.append(f"{where}: duplicate step id")
+        seen.add(step.id)
+        if step.action not in SEMANTIC_ACTIONS:
+            errors.append(f"{where}: unknown action; known actions: {', '.join(SEMANTIC_ACTIONS)}")
+            continue
+        missing = [a for a in _REQUIRED.get(step.action, ()) if step.args.get(a) in (None, "")]
+        if missing:
+            errors.append(f"{where}: missing argument(s) {', '.join(missing)}")
+        if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
+            errors.append(f"{where}: direction must be one of up, down, left, right")
+        if step.action in ("launch_app", "terminate_app") and not (
+            step.args.get("package") or packages.get(step.driver)
+        ):
+            errors.append(
+                f"{where}: missing package name: name the app's package in the ticket "
+                f"(e.g. `@package:com.example.app`) or set DRIVER{step.driver}_PACKAGE or GLOBAL_PACKAGE"
+            )
+        if step.action == "tool":
+            name = str(step.args.get("name", ""))
+            if name and name not in allowed:
+                hint = (
+                    " (install, uninstall and open-URL need QA_ALLOW_UNSAFE_TOOLS=1)"
+                    if name in UNSAFE_TOOLS
+                    else ""
+                )
+                errors.append(f"{where}: tool {name!r} is not allowed{hint}")
+            elif name and server_tools and name not in server_tools:
+                errors.append(f"{where}: the device server has no tool {name!r}")
+            elif not isinstance(step.args.get("args", {}), dict):
+                errors.append(f"{where}: args must be an object")
+    return errors

@@ -1,0 +1,128 @@
+"""report.html: the verdict, then each driver's steps side by side per segment, screenshots inline."""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#1d2330;background:#f6f7f9}
+h1{font-size:20px;margin:0 0 4px} .sub{color:#5b6474;margin-bottom:16px}
+.verdict{padding:14px 18px;border-radius:8px;margin:12px 0 20px;font-size:16px}
+.verdict b{text-transform:uppercase;letter-spacing:.04em}
+.success{background:#dff5e3;border:1px solid #49a35b}.failure{background:#fde2e1;border:1px solid #d0453f}
+.blocked{background:#fff1d6;border:1px solid #d49a1f}
+table{border-collapse:collapse;width:100%;background:#fff;margin-bottom:18px}
+th,td{border:1px solid #d9dde3;padding:8px;vertical-align:top;text-align:left;font-size:13px}
+th{background:#eef0f4} .seg{white-space:nowrap;color:#5b6474}
+.step{margin:0 0 8px;padding:6px;border-radius:6px;border-left:4px solid #aaa;background:#fafbfc}
+.step.passed{border-color:#49a35b}.step.failed{border-color:#d0453f}.step.blocked{border-color:#d49a1f}
+.step.skipped{border-color:#aaa;opacity:.7} .msg{color:#39404d;white-space:pre-wrap;word-break:break-word}
+img.shot{max-width:220px;border:1px solid #ccd;margin-top:6px;display:block}
+ul{margin:4px 0 12px 18px;padding:0} code{font-size:12px}
+"""
+# Flags evidence that failed to load, so a broken report is visible at a glance.
+_SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('img.shot'), ok = 0;
+  imgs.forEach(function (i) {
+    if (i.complete && i.naturalWidth > 0) { ok++; } else { i.alt = 'missing screenshot'; }
+  });
+  document.body.setAttribute('data-images-loaded', String(ok));
+  document.body.setAttribute('data-images-total', String(imgs.length));
+});
+"""
+
+
+def _rel(path: str | None, folder: Path) -> str | None:
+    if not path:
+        return None
+    try:
+        return os.path.relpath(Path(path).resolve(), folder.resolve())
+    except ValueError:
+        return path
+
+
+def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
+    what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
+    shot = _rel((result.get("evidence") or {}).get("screenshot"), folder)
+    img = (
+        f'<img class="shot" src="{escape(shot)}" alt="screenshot of {escape(result["step_id"])}">'
+        if shot
+        else ""
+    )
+    duration = result["ended_at"] - result["started_at"]
+    return (
+        f'<div class="step {escape(result["status"])}"><b>{escape(result["step_id"])}</b> '
+        f"<code>{escape(result['action'])}</code> · {escape(result['status'])} · {duration:.2f}s "
+        f"· {int(result.get('tool_calls', 0))} calls<div>{what}</div>"
+        f'<div class="msg">{escape(result.get("message", ""))}</div>{img}</div>'
+    )
+
+
+def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: Path) -> str:
+    steps = {s["id"]: s for s in plan.get("steps", [])}
+    drivers = sorted({s["driver"] for s in plan.get("steps", [])} | {r["driver"] for r in results})
+    devices = {r["driver"]: r.get("device") for r in results}
+    head = "".join(
+        f"<th>driver {d}<br><small>{escape(str(devices.get(d) or ''))}</small></th>" for d in drivers
+    )
+    rows = []
+    for seg in sorted({r["segment"] for r in results}):
+        cells = []
+        for d in drivers:
+            mine = [r for r in results if r["segment"] == seg and r["driver"] == d]
+            cells.append(
+                "<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder) for r in mine) + "</td>"
+            )
+        rows.append(f'<tr><td class="seg">segment {seg + 1}</td>{"".join(cells)}</tr>')
+    return f"<table><tr><th>barrier</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def render_html(data: dict[str, Any], folder: Path) -> str:
+    verdict = data.get("verdict") or {}
+    result = verdict.get("result", "blocked")
+    summary = data.get("summary") or {}
+    key = data.get("ticket_key", "")
+    parts = [
+        f"<h1>{escape(key)} · {escape(summary.get('title', ''))}</h1>",
+        f'<div class="sub">run {escape(data.get("run_id", ""))} · {len(data.get("results") or [])} steps · '
+        f"{data.get('stats', {}).get('device_tool_calls', 0)} device tool calls</div>",
+        f'<div class="verdict {escape(result)}" id="verdict"><b>{escape(result)}</b> — '
+        f"{escape(verdict.get('justification', ''))}</div>",
+    ]
+    if verdict.get("evidence"):
+        parts.append(
+            "<h2>Evidence</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in verdict["evidence"]) + "</ul>"
+        )
+    expected = summary.get("expected_results") or []
+    if expected:
+        parts.append(
+            "<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>"
+        )
+    history = data.get("history") or []
+    for entry in history:
+        label = f"Attempt {entry['attempt'] + 1}" + (
+            " (replanned after this)" if entry["verdict"].get("replan") else ""
+        )
+        parts.append(f"<h2>{escape(label)}</h2>")
+        parts.append(_attempt_table(entry["plan"], entry["results"], folder))
+    if not history and data.get("results") and data.get("plan"):
+        parts.append(_attempt_table(data["plan"], data["results"], folder))
+    usage = data.get("usage") or {}
+    if usage:
+        rows = "".join(
+            f"<tr><td>{escape(n)}</td><td>{u['calls']}</td><td>{u['input_tokens']}</td><td>{u['output_tokens']}</td></tr>"
+            for n, u in usage.items()
+        )
+        parts.append(
+            "<h2>LLM usage</h2><table><tr><th>node</th><th>calls</th><th>in</th><th>out</th></tr>"
+            f"{rows}</table>"
+        )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(key)} — {escape(result)}</title>"
+        f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>{''.join(parts)}</body></html>\n"
+    )

@@ -1,0 +1,53 @@
+"""JUnit XML: one testcase per ticket, so CI and Xray imports show the verdict."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+
+def _steps_text(data: dict[str, Any]) -> str:
+    lines = []
+    for r in data.get("results") or []:
+        shot = ((r.get("evidence") or {}).get("screenshot")) or ""
+        lines.append(
+            f"{r['step_id']:<5} driver {r['driver']} {r.get('device') or '-':<16} {r['action']:<18} "
+            f"{r['status']:<8} {r['ended_at'] - r['started_at']:.2f}s {r.get('message', '')}"
+            + (f" [evidence: {shot}]" if shot else "")
+        )
+    return "\n".join(lines)
+
+
+def render_junit(data: dict[str, Any], folder: Path) -> str:
+    verdict = data.get("verdict") or {}
+    key = data.get("ticket_key") or "ticket"
+    title = (data.get("summary") or {}).get("title", "")
+    elapsed = f"{data.get('stats', {}).get('wall_time_s', 0):.3f}"
+    result = verdict.get("result", "blocked")
+    suites = ET.Element("testsuites", name="mobile-qa-agent", tests="1")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"{key}",
+        tests="1",
+        failures=str(int(result == "failure")),
+        errors=str(int(result == "blocked")),
+        skipped="0",
+        time=elapsed,
+    )
+    case = ET.SubElement(
+        suite, "testcase", classname=f"mobile-qa.{key}", name=f"{key}: {title}".strip(), time=elapsed
+    )
+    props = ET.SubElement(case, "properties")
+    ET.SubElement(props, "property", name="test_key", value=str(key))
+    ET.SubElement(props, "property", name="report", value=str(folder / "report.html"))
+    message = verdict.get("justification", "")
+    evidence = "\n".join(verdict.get("evidence") or [])
+    if result == "failure":
+        ET.SubElement(case, "failure", message=message, type="AppDefect").text = evidence
+    elif result == "blocked":
+        ET.SubElement(case, "error", message=message, type="Blocked").text = evidence
+    ET.SubElement(case, "system-out").text = _steps_text(data)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

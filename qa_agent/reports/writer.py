@@ -1,0 +1,71 @@
+"""Write a run's folder: report.json, junit.xml, report.html (secrets redacted everywhere)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from qa_agent.reports.html_report import render_html
+from qa_agent.reports.junit import render_junit
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+REPORT_KEYS = (
+    "ticket_key", "run_id", "ticket", "summary", "devices", "drivers", "plan", "results",
+    "attempt", "history", "verdict", "usage",
+)  # fmt: skip
+
+
+def build_report(state: Mapping[str, Any]) -> dict[str, Any]:
+    data = {k: to_jsonable(state.get(k)) for k in REPORT_KEYS if state.get(k) is not None}
+    results = data.get("results") or []
+    data["stats"] = {
+        "steps": len(results),
+        "device_tool_calls": sum(int(r.get("tool_calls", 0)) for r in results),
+        "wall_time_s": round(
+            max((r["ended_at"] for r in results), default=0)
+            - min((r["started_at"] for r in results), default=0),
+            3,
+        ),
+    }
+    return data
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def write_reports(folder: Path, state: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
+    """Blocking file IO: call through asyncio.to_thread from async code."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = json.loads(redact(json.dumps(build_report(state), ensure_ascii=False), secrets))
+    _atomic_write(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
+    _atomic_write(folder / "junit.xml", redact(render_junit(data, folder), secrets))
+    _atomic_write(folder / "report.html", redact(render_html(data, folder), secrets))
+    return data

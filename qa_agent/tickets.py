@@ -1,0 +1,108 @@
+"""Jira answers -> Ticket, and the offline TicketSummary (no LLM): fields, Gherkin, package."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from graph.state import Ticket, TicketSummary
+from qa_agent.planning.gherkin import GherkinError, compile_gherkin, looks_like_gherkin
+
+TEST_DETAILS_FIELD = "customfield_11504"
+_TEST_FIELD_NAMES = ("test details", "cucumber scenario", "generic test definition", "test steps")
+_PACKAGE_TAG = re.compile(r"@(?:package|app)[:=]\s*(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)")
+_PACKAGE_TEXT = re.compile(
+    r"\b(?:package(?:\s*name)?|packageName|app\s*id|application\s*id)\b\W{0,6}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)",
+    re.IGNORECASE,
+)
+_FRENCH = re.compile(
+    r"\b(?:le|la|les|des|une|est|sur|pendant|doit|vérifier|appuyer|téléphone|résultat|attendu)\b", re.I
+)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return _text(value.get("value", value.get("name", "")))
+    if isinstance(value, list):
+        return "\n".join(_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def ticket_from_jira(payload: dict[str, Any]) -> Ticket:
+    """Map mcp-atlassian's simplified issue JSON (ours or the real server's) to a Ticket."""
+    test_details = ""
+    for key, value in payload.items():
+        if not key.startswith("customfield_") and key.lower() not in _TEST_FIELD_NAMES:
+            continue
+        name = str(value.get("name", "")).lower() if isinstance(value, dict) else key.lower()
+        if key == TEST_DETAILS_FIELD or name in _TEST_FIELD_NAMES:
+            test_details = _text(value)
+            if test_details:
+                break
+    return Ticket(
+        key=str(payload.get("key", "")),
+        summary=_text(payload.get("summary")),
+        description=_text(payload.get("description")),
+        status=_text(
+            (payload.get("status") or {}).get("name") if isinstance(payload.get("status"), dict) else ""
+        ),
+        issue_type=_text((payload.get("issue_type") or {}).get("name", "")),
+        priority=_text((payload.get("priority") or {}).get("name", "")),
+        labels=[str(x) for x in payload.get("labels") or []],
+        components=[_text(c) for c in payload.get("components") or []],
+        test_details=test_details,
+        comments=[_text(c.get("body")) for c in payload.get("comments") or [] if isinstance(c, dict)],
+        raw=payload,
+    )
+
+
+def parse_issue_text(text: str) -> dict[str, Any]:
+    payload = json.loads(text)
+    if isinstance(payload, dict) and isinstance(payload.get("result"), str):
+        payload = json.loads(payload["result"])
+    if not isinstance(payload, dict):
+        raise ValueError("the Jira server answered something other than an issue object")
+    return payload
+
+
+def find_package(*texts: str) -> str | None:
+    for pattern in (_PACKAGE_TAG, _PACKAGE_TEXT):
+        for text in texts:
+            match = pattern.search(text or "")
+            if match:
+                return match.group("pkg").rstrip(".")
+    return None
+
+
+def detect_language(text: str) -> str:
+    return "fr" if len(_FRENCH.findall(text)) >= 3 else "en"
+
+
+def offline_summary(ticket: Ticket) -> TicketSummary:
+    details = ticket.test_details or ticket.description
+    is_gherkin = looks_like_gherkin(details)
+    expected: list[str] = []
+    inputs: list[str] = []
+    if is_gherkin:
+        try:
+            plan = compile_gherkin(details)
+            expected = plan.verifications
+            inputs = [str(s.args["text"]) for s in plan.steps if s.action in ("type_into", "type_text")]
+        except GherkinError:
+            pass
+    objective = next(
+        (p.strip() for p in re.split(r"\n\s*\n", ticket.description) if p.strip()), ticket.summary
+    )
+    return TicketSummary(
+        key=ticket.key,
+        title=ticket.summary,
+        test_details=details,
+        objective=re.sub(r"^h\d\.\s*|^#+\s*", "", objective)[:500],
+        platform="Android",
+        inputs=inputs,
+        expected_results=expected,
+        package=find_package(ticket.test_details, ticket.description, ticket.summary),
+        language=detect_language(f"{ticket.summary}\n{details}"),
+        is_gherkin=is_gherkin,
+    )
