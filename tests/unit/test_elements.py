@@ -1,0 +1,72 @@
+from qa_agent.devices.discovery import NotEnoughDevices, assign_devices, parse_device_ids
+from qa_agent.devices.elements import find_element, is_visible, parse_elements
+
+# Verbatim shapes from mobile-mcp 1.0.4 (text) and 1.0.2 / format=json.
+HEADER = "One element per line: @ref Type text= label= name= value= id= at=x,y size=WxH"
+TEXT = HEADER + """ [focused] [selected] [checked] [disabled]
+@e1 Button text="Sign in" id="com.example:id/login" at=100,200 size=400x100
+@e2 EditText label="Email" id="com.example:id/email" at=100,400 size=880x100 focused
+@e3 TextView text="Say \\"hi\\"" at=0,0 size=1080x50"""
+JSON = (
+    'Found these elements on screen: [{"ref":"@e1","type":"android.widget.Button","text":"Sign in",'
+    '"identifier":"com.example:id/login","coordinates":{"x":100,"y":200,"width":400,"height":100}},'
+    '{"type":"android.widget.EditText","text":"","label":"Email","identifier":"com.example:id/email",'
+    '"coordinates":{"x":100,"y":400,"width":880,"height":100},"focused":true}]'
+)
+
+
+def test_parse_text_format_with_refs() -> None:
+    elements = parse_elements(TEXT)
+    assert [e.ref for e in elements] == ["@e1", "@e2", "@e3"]
+    assert elements[0].center == (300, 250)
+    assert elements[1].label == "Email" and elements[1].focused
+    assert elements[2].text == 'Say "hi"'
+
+
+def test_parse_json_format_without_refs() -> None:
+    elements = parse_elements(JSON)
+    assert elements[0].ref == "@e1" and elements[0].identifier == "com.example:id/login"
+    assert elements[1].ref is None and elements[1].center == (540, 450)
+
+
+def test_find_by_text_label_id_and_fuzzy() -> None:
+    elements = parse_elements(TEXT)
+    assert find_element(elements, "Sign in") is elements[0]
+    assert find_element(elements, "email") is elements[1]
+    assert find_element(elements, "login") is elements[0]  # resource-id suffix
+    assert find_element(elements, "SIGN") is elements[0]
+    assert find_element(elements, "Nope") is None
+
+
+def test_visibility_ignores_case_and_quotes() -> None:
+    elements = parse_elements(TEXT)
+    assert is_visible(elements, "say hi")
+    assert not is_visible(elements, "Welcome")
+
+
+def test_device_ids_from_every_format() -> None:
+    current = (
+        '{"devices":[{"id":"emulator-5554","state":"online"},{"id":"R58","state":"offline"},{"id":"X1"}]}'
+    )
+    assert parse_device_ids(current) == ["emulator-5554", "X1"]
+    legacy = "Found these devices:\nAndroid devices: [emulator-5554, emulator-5556]"
+    assert parse_device_ids(legacy) == ["emulator-5554", "emulator-5556"]
+    assert parse_device_ids('{"devices":[]}') == []
+    assert parse_device_ids("garbage") == []
+
+
+def test_assignment_honours_forced_devices_and_counts_what_is_missing() -> None:
+    got = assign_devices(["a", "b", "c"], 2, {2: "a"}, {1: "p1", 2: None})
+    assert [(x.driver, x.device, x.package) for x in got] == [(1, "b", "p1"), (2, "a", None)]
+    try:
+        assign_devices(["a"], 3, {}, {})
+    except NotEnoughDevices as exc:
+        assert "needs 3 devices, found 1" in str(exc)
+    else:
+        raise AssertionError("expected NotEnoughDevices")
+    try:
+        assign_devices(["a"], 1, {1: "zz"}, {})
+    except NotEnoughDevices as exc:
+        assert "FORCE_DEVICE_DRIVER1=zz" in str(exc)
+    else:
+        raise AssertionError("expected NotEnoughDevices")

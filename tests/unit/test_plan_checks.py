@@ -1,0 +1,108 @@
+import pytest
+
+from graph.context import ConfigError, load_context
+from graph.state import Plan, Step, StepResult
+from qa_agent.devices.calls import SAFE_TOOLS, inject_arguments
+from qa_agent.devices.results import classify_error, truncate
+from qa_agent.planning.validate import validate_plan
+from qa_agent.verdicts import decide
+
+SCHEMAS = {
+    "mobile_launch_app": {"inputSchema": {"properties": {"device": {}, "packageName": {}}}},
+    "mobile_list_available_devices": {"inputSchema": {"properties": {"noParams": {}}}},
+}
+
+
+def test_injection_follows_the_schema() -> None:
+    args = inject_arguments("mobile_launch_app", {}, SCHEMAS["mobile_launch_app"], "emu-1", "com.a")
+    assert args == {"device": "emu-1", "packageName": "com.a"}
+    # an old server that requires noParams gets it, a new one does not
+    assert inject_arguments(
+        "mobile_list_available_devices", {}, SCHEMAS["mobile_list_available_devices"], None, None
+    ) == {"noParams": {}}
+    assert (
+        inject_arguments("mobile_list_available_devices", {}, {"inputSchema": {"properties": {}}}, None, None)
+        == {}
+    )
+    # an explicit value is never overwritten
+    assert (
+        inject_arguments(
+            "mobile_launch_app", {"packageName": "x.y"}, SCHEMAS["mobile_launch_app"], "d", "com.a"
+        )["packageName"]
+        == "x.y"
+    )
+
+
+def test_validation_names_each_problem() -> None:
+    plan = Plan(
+        steps=[
+            Step(id="S1", driver=1, action="launch_app"),
+            Step(id="S2", driver=1, action="fly"),
+            Step(id="S3", driver=2, action="tool", args={"name": "mobile_uninstall_app"}),
+            Step(id="S4", driver=2, action="tap_text"),
+        ]
+    )
+    errors = validate_plan(plan, server_tools={}, allowed=SAFE_TOOLS, packages={1: None, 2: None})
+    text = "\n".join(errors)
+    assert "S1" in text and "missing package name" in text and "DRIVER1_PACKAGE" in text
+    assert "S2" in text and "unknown action" in text
+    assert "S3" in text and "QA_ALLOW_UNSAFE_TOOLS" in text
+    assert "S4" in text and "missing argument(s) target" in text
+
+
+def _result(step: str, status: str, error_class: str = "none", covers: list[int] | None = None) -> StepResult:
+    return StepResult(
+        step_id=step,
+        driver=1,
+        action="x",
+        status=status,
+        error_class=error_class,
+        covers=covers or [],  # type: ignore[arg-type]
+        started_at=1,
+        ended_at=2,
+    )
+
+
+def test_verdicts_follow_error_classes() -> None:
+    plan = Plan(steps=[Step(id="S1", driver=1, action="wait")], verifications=["banner shows"])
+    assert decide(plan, [_result("S1", "passed", covers=[0])]).result == "success"
+    failure = decide(plan, [_result("S1", "failed", "app_defect", [0])])
+    assert failure.result == "failure" and "banner shows" in failure.justification
+    plan_defect = decide(plan, [_result("S1", "failed", "plan_defect")])
+    assert (plan_defect.result, plan_defect.failure_class) == ("blocked", "plan_defect")
+    assert decide(plan, [_result("S1", "passed")]).result == "blocked"  # nothing proves the expectation
+    assert decide(plan, []).result == "blocked"
+
+
+def test_error_classes() -> None:
+    assert classify_error("Error: adb: device offline") == "transient"
+    assert (
+        classify_error('Device "x" not found. Use the ... Please fix the issue and try again.')
+        == "cannot_run"
+    )
+    assert classify_error("Error: something unexpected") == "plan_defect"
+
+
+def test_truncation_says_what_was_cut() -> None:
+    text = "\n".join(str(i) for i in range(100))
+    out = truncate(text, 10_000, 10)
+    assert out.endswith("[truncated: 90 more lines]")
+    assert truncate("x" * 500, 100, 10).endswith("[truncated: 400 more characters]")
+
+
+def test_bad_args_json_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOBILE_MCP_ARGS_JSON", "[not json")
+    with pytest.raises(ConfigError, match="MOBILE_MCP_ARGS_JSON is not valid JSON"):
+        load_context()
+    monkeypatch.setenv("MOBILE_MCP_ARGS_JSON", '{"a": 1}')
+    with pytest.raises(ConfigError, match="JSON list of strings"):
+        load_context()
+
+
+def test_indexed_variables_for_any_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_DEVICE_DRIVER7", "emulator-9999")
+    monkeypatch.setenv("DRIVER12_PACKAGE", "com.twelve")
+    monkeypatch.setenv("GLOBAL_PACKAGE", "com.global")
+    ctx = load_context()
+    assert ctx.force_devices[7] == "emulator-9999"
+    assert ctx.package_for(12) == "com.twelve" and ctx.package_for(3) == "com.global"
