@@ -53,13 +53,13 @@ async def run_ticket(
             config,
             context=ctx,
             stream_mode=["custom", "values"],
-            subgraphs=False,
+            subgraphs=True,
             durability="sync",
         ):
-            mode, chunk = cast(tuple[str, Any], item)
+            namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
             if mode == "custom" and on_event is not None:
                 on_event(chunk)
-            elif mode == "values":
+            elif mode == "values" and not namespace:
                 final = dict(chunk)
     verdict = final.get("verdict") or blocked("the run ended without a verdict")
     return RunOutcome(run_id, verdict, final.get("report_dir"), final)
