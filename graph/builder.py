@@ -7,17 +7,25 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
-from graph.context import Context
+from graph.context import Context, context_of
 from graph.executor import continue_or_report, lanes_for_segment
 from graph.state import InputState, OutputState, QAState
 from nodes.barrier import barrier
 from nodes.discover_devices import discover_devices
 from nodes.fetch_ticket import fetch_ticket
+from nodes.jira_agent import jira_agent, jira_agent_next
+from nodes.jira_tools import jira_tools
 from nodes.lane import LaneInput, LaneOutput, LaneState, lane_continues, lane_step
 from nodes.planner import planner
 from nodes.report import report
 from nodes.verifier import verifier
+
+
+def ticket_entry(state: QAState, runtime: Runtime[Context]) -> str:
+    """With an LLM the jira_agent reads the ticket with tools; offline one direct call does."""
+    return "jira_agent" if context_of(runtime.context).llm_enabled else "fetch_ticket"
 
 
 def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput]:
@@ -31,6 +39,8 @@ def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput
 def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g = StateGraph(QAState, input_schema=InputState, output_schema=OutputState, context_schema=Context)
     g.add_node("fetch_ticket", fetch_ticket)
+    g.add_node("jira_agent", jira_agent)
+    g.add_node("jira_tools", jira_tools)
     g.add_node("discover_devices", discover_devices)
     g.add_node("planner", planner)
     g.add_node("lane", build_lane())
@@ -38,7 +48,9 @@ def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g.add_node("verifier", verifier, destinations=("planner", "report"))
     g.add_node("report", report)
 
-    g.add_edge(START, "fetch_ticket")
+    g.add_conditional_edges(START, ticket_entry, ["jira_agent", "fetch_ticket"])
+    g.add_conditional_edges("jira_agent", jira_agent_next, ["jira_tools", "discover_devices", "report"])
+    g.add_edge("jira_tools", "jira_agent")
     g.add_conditional_edges(
         "fetch_ticket", continue_or_report("discover_devices"), ["discover_devices", "report"]
     )

@@ -85,6 +85,9 @@ class Context(BaseSettings):
     llm_tls_verify: bool = Field(default=True, validation_alias="LLM_TLS_VERIFY")
     llm_accepts_images: bool = Field(default=False, validation_alias="LLM_ACCEPTS_IMAGES")
     prompt_lang: str = Field(default="en", validation_alias="PROMPT_LANG")
+    llm_timeout_s: float = Field(default=120.0, gt=0, validation_alias="LLM_TIMEOUT_S")
+    llm_max_retries: int = Field(default=2, ge=0, le=10, validation_alias="LLM_MAX_RETRIES")
+    jira_agent_max_rounds: int = Field(default=6, ge=1, le=50, validation_alias="JIRA_AGENT_MAX_ROUNDS")
 
     # Output limits for tool text sent to an LLM or stored in state
     max_tool_chars: int = Field(default=12000, ge=200, validation_alias="MAX_TOOL_CHARS")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal
 
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
@@ -177,6 +179,7 @@ class InputState(TypedDict, total=False):
 class QAState(TypedDict, total=False):
     ticket_key: str
     run_id: str
+    messages: Annotated[list[AnyMessage], add_messages]
     ticket: Ticket
     summary: TicketSummary
     devices: list[str]

@@ -1,7 +1,8 @@
 """planner: a validated Plan and a device for each of its drivers.
 
-Offline, Gherkin test details are compiled; free text needs an LLM. Whatever wrote the
-plan, one validation decides whether it may run.
+Gherkin test details are compiled (no model needed, deterministic); free text, and any
+replan after a plan defect, go to the LLM. Whoever wrote the plan, one validation
+decides whether it may run.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from graph.context import Context, context_of
-from graph.state import Plan, QAState, TicketSummary
+from graph.state import QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
+from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
 from qa_agent.planning.validate import validate_plan
 from qa_agent.verdicts import blocked
 
@@ -34,25 +37,51 @@ def driver_packages(ctx: Context, summary: TicketSummary, drivers: int) -> dict[
 async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     summary = state["summary"]
-    reset: dict[str, Any] = {"segment": 0, "results": Overwrite([]), "verdict": None}
-    if not summary.is_gherkin:
-        return reset | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
-    try:
-        plan: Plan = compile_gherkin(summary.test_details)
-    except GherkinError as exc:
-        return reset | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
+    devices = state.get("devices", [])
+    allowed = allowed_tools(ctx.allow_unsafe_tools)
+    history = state.get("history") or []
+    previous = history[-1] if state.get("attempt", 0) > 0 and history else None
+    update: dict[str, Any] = {"segment": 0, "results": Overwrite([]), "verdict": None}
+
+    if ctx.llm_enabled and (previous is not None or not summary.is_gherkin):
+        packages = driver_packages(ctx, summary, max(len(devices), 1))
+        try:
+            plan, raws = await plan_with_llm(
+                ctx,
+                summary,
+                devices=devices,
+                packages=packages,
+                server_tools=state.get("device_tools", {}),
+                allowed=allowed,
+                previous=previous,
+            )
+        except PlanRejected as exc:
+            return update | {"verdict": blocked(f"the LLM's plan stayed invalid: {exc}", "plan_defect")}
+        except LLMError as exc:
+            return update | {"verdict": blocked(f"planning failed: {exc}")}
+        update["usage"] = {"planner": usage_of(raws)}
+    elif not summary.is_gherkin:
+        return update | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
+    else:
+        try:
+            plan = compile_gherkin(summary.test_details)
+        except GherkinError as exc:
+            return update | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
+        if summary.expected_results and not plan.verifications:
+            plan.verifications = list(summary.expected_results)
+
     packages = driver_packages(ctx, summary, plan.drivers_needed)
     plan.packages = {d: p for d, p in packages.items() if p}
     errors = validate_plan(
-        plan,
-        server_tools=state.get("device_tools", {}),
-        allowed=allowed_tools(ctx.allow_unsafe_tools),
-        packages=packages,
+        plan, server_tools=state.get("device_tools", {}), allowed=allowed, packages=packages
     )
     if errors:
-        return reset | {"plan": plan, "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect")}
+        return update | {
+            "plan": plan,
+            "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
+        }
     try:
-        drivers = assign_devices(state.get("devices", []), plan.drivers_needed, ctx.force_devices, packages)
+        drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
     except NotEnoughDevices as exc:
-        return reset | {"plan": plan, "verdict": blocked(str(exc))}
-    return reset | {"plan": plan, "drivers": drivers}
+        return update | {"plan": plan, "verdict": blocked(str(exc))}
+    return update | {"plan": plan, "drivers": drivers}

@@ -1,15 +1,22 @@
-"""verifier: the verdict from the evidence, and the decision to replan."""
+"""verifier: the verdict from the evidence, and the decision to replan.
+
+Assertions decide what they cover; the model, when configured, judges only expected
+results that no assertion proves. Only plan defects are replanned (never app defects),
+at most MAX_REPLANS times; every attempt is kept in `history`.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.context import Context, context_of
 from graph.state import Attempt, QAState
-from qa_agent.verdicts import decide
+from qa_agent.llm import LLMError, usage_of
+from qa_agent.llm_verifier import judge_uncovered
+from qa_agent.verdicts import blocked, decide, uncovered
 
 
 async def verifier(state: QAState, runtime: Runtime[Context]) -> Command[Literal["planner", "report"]]:
@@ -18,21 +25,24 @@ async def verifier(state: QAState, runtime: Runtime[Context]) -> Command[Literal
     plan = state["plan"]
     results = [r for r in state.get("results", []) if r.attempt == attempt]
     verdict = decide(plan, results)
-    # Only a planner that can write a different plan gets another try, and never for an app defect.
-    can_replan = ctx.llm_enabled and plan.source == "llm"
-    if verdict.failure_class == "plan_defect" and can_replan and attempt < ctx.max_replans:
+    update: dict[str, Any] = {}
+    missing = uncovered(plan, results)
+    all_passed = bool(results) and all(r.status == "passed" for r in results)
+    if all_passed and missing and plan.verifications and ctx.llm_enabled:
+        try:
+            verdict, raws = await judge_uncovered(ctx, state["summary"], plan, results, missing)
+            update["usage"] = {"verifier": usage_of(raws)}
+        except LLMError as exc:
+            verdict = blocked(f"verification failed: {exc}")
+    if verdict.failure_class == "plan_defect" and ctx.llm_enabled and attempt < ctx.max_replans:
         verdict = verdict.model_copy(update={"replan": True})
-        return Command(
-            goto="planner",
-            update={
-                "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],
-                "attempt": attempt + 1,
-            },
-        )
-    return Command(
-        goto="report",
-        update={
-            "verdict": verdict,
+        update |= {
             "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],
-        },
-    )
+            "attempt": attempt + 1,
+        }
+        return Command(goto="planner", update=update)
+    update |= {
+        "verdict": verdict,
+        "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],
+    }
+    return Command(goto="report", update=update)

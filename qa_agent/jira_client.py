@@ -11,7 +11,7 @@ from typing import Any
 from mcp import ClientSession
 
 from graph.context import Context
-from qa_agent.devices.owned import describe
+from qa_agent.devices.owned import OwnedResource, describe
 from qa_agent.devices.results import to_tool_text
 from qa_agent.devices.sessions import open_http_session, open_stdio_session
 
@@ -57,6 +57,32 @@ async def jira_session(ctx: Context) -> AsyncIterator[ClientSession]:
             await opener.__aexit__(None, None, None)
         except BaseException:  # closing a broken transport must not hide the real outcome
             pass
+
+
+_RUN_SESSIONS: dict[str, OwnedResource[ClientSession]] = {}
+
+
+async def run_jira_session(run_id: str, ctx: Context) -> ClientSession:
+    """A Jira session that lives for the whole run (the agent and tool nodes share it)."""
+    owned = _RUN_SESSIONS.get(run_id)
+    if owned is not None and not owned.alive:
+        await owned.aclose()
+        owned = None
+    if owned is None:
+        owned = _RUN_SESSIONS[run_id] = OwnedResource(lambda: jira_session(ctx), name="Jira MCP session")
+    try:
+        return await owned.open(CONNECT_TIMEOUT_S + 5)
+    except (ConnectionError, TimeoutError) as exc:
+        _RUN_SESSIONS.pop(run_id, None)
+        if isinstance(exc.__cause__, JiraError):
+            raise exc.__cause__ from None
+        raise JiraError(f"Jira MCP server unreachable ({jira_location(ctx)}): {exc}") from None
+
+
+async def close_run_jira(run_id: str) -> None:
+    owned = _RUN_SESSIONS.pop(run_id, None)
+    if owned is not None:
+        await owned.aclose()
 
 
 async def call_jira(session: ClientSession, tool: str, args: dict[str, Any], timeout_s: float = 60.0) -> str:

@@ -14,7 +14,7 @@ from graph.builder import build_graph
 from graph.context import Context
 from graph.state import Verdict
 from nodes.fetch_ticket import new_run_id
-from qa_agent.devices.pool import run_resources
+from qa_agent.resources import run_resources
 from qa_agent.verdicts import blocked
 
 EXIT_CODES = {"success": 0, "failure": 1, "blocked": 2}

@@ -50,7 +50,8 @@ class OwnedResource(Generic[T]):
             await self.aclose()
             raise TimeoutError(f"{self.name} did not start within {timeout_s:.0f}s") from None
         if self._value is None:
-            raise ConnectionError(f"{self.name} could not be opened: {describe(self._error)}")
+            message = f"{self.name} could not be opened: {describe(self._error)}"
+            raise ConnectionError(message) from self._error
         return self._value
 
     @property

@@ -7,8 +7,7 @@ that resumes a run starts with an empty registry and reconnects on first use.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from mcp import ClientSession
@@ -103,12 +102,3 @@ async def close_pool(run_id: str) -> None:
     pool = _POOLS.pop(run_id, None)
     if pool is not None:
         await pool.aclose()
-
-
-@asynccontextmanager
-async def run_resources(run_id: str) -> AsyncIterator[None]:
-    """Wrap a whole run: whatever happens, its connections are closed at the end."""
-    try:
-        yield
-    finally:
-        await close_pool(run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ async def test_ptt_runs_lanes_concurrently_and_passes(jira_url: str, sim: Any, t
 
     # Barrier ordering: no step of segment k+1 starts before every step of segment k ended.
     segments = sorted({r.segment for r in results})
-    for k, nxt in zip(segments, segments[1:], strict=False):
+    for k, nxt in itertools.pairwise(segments):
         ended = max(r.ended_at for r in results if r.segment == k)
         started = min(r.started_at for r in results if r.segment == nxt)
         assert ended <= started, f"segment {nxt} started before segment {k} ended"
