@@ -20,7 +20,7 @@ th{background:#eef0f4} .seg{white-space:nowrap;color:#5b6474}
 .step{margin:0 0 8px;padding:6px;border-radius:6px;border-left:4px solid #aaa;background:#fafbfc}
 .step.passed{border-color:#49a35b}.step.failed{border-color:#d0453f}.step.blocked{border-color:#d49a1f}
 .step.skipped{border-color:#aaa;opacity:.7} .msg{color:#39404d;white-space:pre-wrap;word-break:break-word}
-img.shot{max-width:220px;border:1px solid #ccd;margin-top:6px;display:block}
+img.shot{max-width:160px;border:1px solid #ccd;margin-top:6px;display:block}
 ul{margin:4px 0 12px 18px;padding:0} code{font-size:12px}
 """
 # Flags evidence that failed to load, so a broken report is visible at a glance.
