@@ -117,7 +117,8 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
             draft, raws = await structured_call(llm, SummaryDraft, [*history, ask])
     except LLMError as exc:
         return base | {"messages": new, "verdict": blocked(str(exc)), "usage": {"jira_agent": usage_of(new)}}
-    details = draft.test_details.strip() or ticket.test_details or ticket.description
+    # The ticket's own test field, verbatim, beats the model's copy of it (which may paraphrase).
+    details = ticket.test_details or draft.test_details.strip() or ticket.description
     summary = TicketSummary(
         key=key,
         title=draft.title or ticket.summary,

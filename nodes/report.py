@@ -9,10 +9,25 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
-from graph.state import QAState
+from graph.state import QAState, TicketSummary
+from prompts import load
 from qa_agent.reports.writer import write_reports
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
+
+
+def summary_text(summary: TicketSummary, lang: str) -> str:
+    """The summary under the headings the reference's users know (French with PROMPT_LANG=fr)."""
+    return load(
+        "summary_headings",
+        lang,
+        title=summary.title,
+        test_details=summary.test_details.strip(),
+        objective=summary.objective,
+        platform=summary.platform,
+        inputs=", ".join(summary.inputs) or "-",
+        expected="; ".join(summary.expected_results) or "-",
+    )
 
 
 async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -21,5 +36,9 @@ async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     await close_run(run_id)
     verdict = state.get("verdict") or blocked("the run ended without a verdict")
     folder = Path(ctx.report_root) / run_id
-    await asyncio.to_thread(write_reports, folder, dict(state) | {"verdict": verdict}, ctx.secrets())
+    extra: dict[str, Any] = {"verdict": verdict}
+    summary = state.get("summary")
+    if summary is not None:
+        extra["summary_text"] = summary_text(summary, ctx.prompt_lang)
+    await asyncio.to_thread(write_reports, folder, dict(state) | extra, ctx.secrets())
     return {"verdict": verdict, "report_dir": str(folder)}

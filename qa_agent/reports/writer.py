@@ -32,7 +32,7 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 REPORT_KEYS = (
-    "ticket_key", "run_id", "ticket", "summary", "devices", "drivers", "plan", "results",
+    "ticket_key", "run_id", "ticket", "summary", "summary_text", "devices", "drivers", "plan", "results",
     "attempt", "history", "verdict", "usage",
 )  # fmt: skip
 

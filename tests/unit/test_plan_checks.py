@@ -106,3 +106,13 @@ def test_indexed_variables_for_any_driver(monkeypatch: pytest.MonkeyPatch) -> No
     ctx = load_context()
     assert ctx.force_devices[7] == "emulator-9999"
     assert ctx.package_for(12) == "com.twelve" and ctx.package_for(3) == "com.global"
+
+
+def test_summary_headings_follow_prompt_lang() -> None:
+    from graph.state import TicketSummary
+    from nodes.report import summary_text
+
+    summary = TicketSummary(key="K-1", title="T", expected_results=["a", "b"], inputs=["x"])
+    fr = summary_text(summary, "fr")
+    assert "- Titre: T" in fr and "- Résultats attendus: a; b" in fr and "- Données (inputs/valeurs): x" in fr
+    assert "- Expected results: a; b" in summary_text(summary, "en")
