@@ -207,3 +207,18 @@ class OutputState(TypedDict, total=False):
     verdict: Verdict | None
     usage: Annotated[dict[str, Usage], merge_usage]
     report_dir: str
+
+
+# Every model that can sit in a checkpoint (the serializer allows exactly these).
+STATE_MODELS: tuple[type[BaseModel], ...] = (
+    Ticket,
+    TicketSummary,
+    Step,
+    Plan,
+    Evidence,
+    StepResult,
+    Verdict,
+    DriverAssignment,
+    Attempt,
+    Usage,
+)

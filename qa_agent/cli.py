@@ -16,7 +16,7 @@ from rich.table import Table
 
 from graph.context import ConfigError, Context, load_context
 from qa_agent.progress import ProgressPrinter
-from qa_agent.runner import RunOutcome, run_ticket
+from qa_agent.runner import RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
 USAGE_ERROR = 3
 _VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
@@ -79,12 +79,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if ctx is None:
         return USAGE_ERROR
     if ctx.jira_mcp_url or ctx.mobile_mcp_command or ctx.mobile_mcp_url:
-        console.print(
-            "[yellow]demo uses the embedded servers; JIRA_MCP_URL / MOBILE_MCP_* are ignored[/yellow]"
-        )
-        ctx = ctx.model_copy(
-            update={"jira_mcp_url": None, "mobile_mcp_command": None, "mobile_mcp_url": None}
-        )
+        console.print("[yellow]demo uses the embedded servers; JIRA_MCP_URL / MOBILE_MCP_* are ignored[/yellow]")
+        ctx = ctx.model_copy(update={"jira_mcp_url": None, "mobile_mcp_command": None, "mobile_mcp_url": None})
     keys = args.keys or sorted(p.stem for p in Path(ctx.tickets_dir).glob("*.yaml"))
     outcomes = asyncio.run(_demo(ctx, keys, console))
     table = Table(title="mobile-qa-agent demo")
@@ -103,6 +99,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    ctx = _context(console)
+    if ctx is None:
+        return USAGE_ERROR
+    try:
+        outcome = asyncio.run(resume_run(ctx, args.run_id, on_event=ProgressPrinter(console)))
+    except UnknownRun as exc:
+        console.print(f"[red]usage error:[/red] {exc}")
+        return USAGE_ERROR
+    _print_outcome(console, outcome)
+    return outcome.exit_code
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    ctx = _context(console)
+    if ctx is None:
+        return USAGE_ERROR
+    runs = asyncio.run(list_runs(ctx, args.limit))
+    table = Table(title=f"runs in {ctx.report_root}")
+    table.add_column("run id", overflow="fold")
+    for column in ("ticket", "status", "next", "updated"):
+        table.add_column(column)
+    for run in runs:
+        style = _VERDICT_STYLE.get(run.status, "bold")
+        table.add_row(run.run_id, run.ticket_key, f"[{style}]{run.status}[/]", ", ".join(run.next_nodes), run.updated)
+    console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa-agent", description="Autonomous mobile QA agent")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", help="where run folders go (default: QA_REPORT_DIR or ./runs)")
     run.add_argument("--quiet", action="store_true", help="no live progress")
     run.set_defaults(handler=cmd_run)
+
+    resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    resume.add_argument("run_id", help="the run id printed by `qa-agent run` (see `qa-agent runs`)")
+    resume.set_defaults(handler=cmd_resume)
+
+    runs = sub.add_parser("runs", help="list recent runs and their state")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.set_defaults(handler=cmd_runs)
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")
     demo.add_argument("keys", nargs="*", help="ticket keys (default: every example ticket)")

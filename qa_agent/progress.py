@@ -25,6 +25,12 @@ class ProgressPrinter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
+        if kind == "run_start":
+            self.console.print(f"run {event['run_id']} (resume with: qa-agent resume {event['run_id']})")
+            return
+        if kind == "run_resume":
+            self.console.print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
+            return
         if kind == "barrier":
             self.console.print(
                 f"[dim]── barrier {event['segment'] + 1}/{event['segments']}: "

@@ -1,18 +1,22 @@
-"""Run one ticket through the graph with a checkpointer, live progress and clean teardown."""
+"""Run, resume and list tickets through the graph with a checkpointer, live progress and clean teardown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import aiosqlite
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
 
 from graph.builder import build_graph
 from graph.context import Context
-from graph.state import Verdict
+from graph.state import STATE_MODELS, InputState, Verdict
 from nodes.fetch_ticket import new_run_id
 from qa_agent.resources import run_resources
 from qa_agent.verdicts import blocked
@@ -33,24 +37,50 @@ class RunOutcome:
         return EXIT_CODES[self.verdict.result]
 
 
+@dataclass
+class RunInfo:
+    run_id: str
+    ticket_key: str
+    status: str
+    updated: str
+    next_nodes: tuple[str, ...]
+
+
 def checkpoint_path(ctx: Context) -> Path:
     return Path(ctx.report_root) / "checkpoints.sqlite"
 
 
-async def run_ticket(
-    ctx: Context, key: str, *, on_event: ProgressFn | None = None, thread_id: str | None = None
-) -> RunOutcome:
-    """The CLI's way to run: durable (SQLite checkpoints, durability=sync) and resumable by thread id."""
-    run_id = thread_id or new_run_id(key)
+def serializer() -> JsonPlusSerializer:
+    """Checkpoints may only bring back our own state models (and LangChain's messages)."""
+    allowed = [("graph.state", model.__name__) for model in STATE_MODELS]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+
+
+@asynccontextmanager
+async def durable_graph(ctx: Context) -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
     path = checkpoint_path(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
-    config: RunnableConfig = {"configurable": {"thread_id": run_id}, "recursion_limit": 500}
+    async with aiosqlite.connect(str(path)) as conn:
+        yield build_graph(checkpointer=AsyncSqliteSaver(conn, serde=serializer()))
+
+
+def _config(run_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 1000}
+
+
+async def _drive(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    payload: InputState | None,
+    ctx: Context,
+    run_id: str,
+    on_event: ProgressFn | None,
+) -> RunOutcome:
+    """Stream the run (durability=sync: every superstep is saved before the next starts)."""
     final: dict[str, Any] = {}
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver, run_resources(run_id):
-        graph = build_graph(checkpointer=saver)
+    async with run_resources(run_id):
         async for item in graph.astream(
-            {"ticket_key": key, "run_id": run_id},
-            config,
+            payload,
+            _config(run_id),
             context=ctx,
             stream_mode=["custom", "values"],
             subgraphs=True,
@@ -63,3 +93,56 @@ async def run_ticket(
                 final = dict(chunk)
     verdict = final.get("verdict") or blocked("the run ended without a verdict")
     return RunOutcome(run_id, verdict, final.get("report_dir"), final)
+
+
+async def run_ticket(
+    ctx: Context, key: str, *, on_event: ProgressFn | None = None, thread_id: str | None = None
+) -> RunOutcome:
+    """The CLI's way to run: durable (SQLite checkpoints) and resumable by its run id."""
+    run_id = thread_id or new_run_id(key)
+    if on_event is not None:
+        on_event({"event": "run_start", "run_id": run_id, "ticket_key": key})
+    async with durable_graph(ctx) as graph:
+        return await _drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
+
+
+class UnknownRun(LookupError):
+    pass
+
+
+async def resume_run(ctx: Context, run_id: str, *, on_event: ProgressFn | None = None) -> RunOutcome:
+    """Continue an interrupted run from its last checkpoint; finished steps are not run again."""
+    async with durable_graph(ctx) as graph:
+        snapshot = await graph.aget_state(_config(run_id))
+        if not snapshot.values:
+            raise UnknownRun(f"no run {run_id!r} in {checkpoint_path(ctx)}")
+        if not snapshot.next:
+            values = dict(snapshot.values)
+            verdict = values.get("verdict") or blocked("the run ended without a verdict")
+            return RunOutcome(run_id, verdict, values.get("report_dir"), values)
+        if on_event is not None:
+            on_event({"event": "run_resume", "run_id": run_id, "next": list(snapshot.next)})
+        return await _drive(graph, None, ctx, run_id, on_event)
+
+
+async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:
+    path = checkpoint_path(ctx)
+    if not path.is_file():
+        return []
+    latest: dict[str, str] = {}
+    async with durable_graph(ctx) as graph:
+        saver = graph.checkpointer
+        assert isinstance(saver, AsyncSqliteSaver)
+        # Collect first: the saver holds its connection while it iterates.
+        async for item in saver.alist(None):
+            config = item.config["configurable"]
+            if not config.get("checkpoint_ns"):
+                latest.setdefault(config["thread_id"], str(item.checkpoint.get("ts", "")))
+        runs: list[RunInfo] = []
+        for thread_id, updated in sorted(latest.items(), key=lambda kv: kv[1], reverse=True)[:limit]:
+            snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+            values = snapshot.values or {}
+            verdict = values.get("verdict")
+            status = verdict.result if verdict is not None and not snapshot.next else "interrupted"
+            runs.append(RunInfo(thread_id, str(values.get("ticket_key", "")), status, updated, tuple(snapshot.next)))
+    return runs

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
+from qa_agent.childproc import die_with_parent
+
 DEFAULT_TICKETS_DIR: Path = Path(__file__).resolve().parents[2] / "examples" / "tickets"
 READY_PREFIX = "qa-jira listening on "
 DEFAULT_START_TIMEOUT_S = 20.0
@@ -103,6 +105,7 @@ async def jira_server_process(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     stderr_tail: list[bytes] = []
     stderr_task = asyncio.create_task(_drain(proc.stderr, stderr_tail))

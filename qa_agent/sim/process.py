@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from qa_agent.childproc import die_with_parent
 from qa_agent.sim.cli import READY_PREFIX
 
 READY_TIMEOUT_S = 30.0
@@ -129,6 +130,7 @@ async def simulator_process(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
+        preexec_fn=die_with_parent,
     )
     stderr: list[str] = []
     stdout: list[str] = []
@@ -155,9 +157,7 @@ async def _wait_ready(proc: asyncio.subprocess.Process, stderr: list[str]) -> st
     while True:
         remaining = deadline - loop.time()
         if remaining <= 0:
-            raise SimulatorStartError(
-                f"simulator not ready within {READY_TIMEOUT_S:.0f}s; stderr:\n{''.join(stderr)}"
-            )
+            raise SimulatorStartError(f"simulator not ready within {READY_TIMEOUT_S:.0f}s; stderr:\n{''.join(stderr)}")
         try:
             line = await asyncio.wait_for(proc.stdout.readline(), timeout=remaining)
         except TimeoutError:
