@@ -51,9 +51,7 @@ def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g.add_conditional_edges(START, ticket_entry, ["jira_agent", "fetch_ticket"])
     g.add_conditional_edges("jira_agent", jira_agent_next, ["jira_tools", "discover_devices", "report"])
     g.add_edge("jira_tools", "jira_agent")
-    g.add_conditional_edges(
-        "fetch_ticket", continue_or_report("discover_devices"), ["discover_devices", "report"]
-    )
+    g.add_conditional_edges("fetch_ticket", continue_or_report("discover_devices"), ["discover_devices", "report"])
     g.add_conditional_edges("discover_devices", continue_or_report("planner"), ["planner", "report"])
     g.add_conditional_edges("planner", lanes_for_segment, ["lane", "verifier", "report"])
     g.add_edge("lane", "barrier")

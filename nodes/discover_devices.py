@@ -47,6 +47,4 @@ async def discover_devices(state: QAState, runtime: Runtime[Context]) -> dict[st
         if devices:
             return {"devices": devices, "device_tools": schemas}
         await asyncio.sleep(0.5 * attempt)
-    return {
-        "verdict": blocked(f"no device connected ({pool.transport}); the server said: {last.strip()[:300]}")
-    }
+    return {"verdict": blocked(f"no device connected ({pool.transport}); the server said: {last.strip()[:300]}")}

@@ -55,9 +55,7 @@ def fetched_ticket(messages: list[BaseMessage], key: str) -> Ticket | None:
 
 def _not_found(messages: list[BaseMessage], key: str) -> bool:
     return any(
-        isinstance(m, ToolMessage)
-        and key.upper() in str(m.content).upper()
-        and "not found" in str(m.content).lower()
+        isinstance(m, ToolMessage) and key.upper() in str(m.content).upper() and "not found" in str(m.content).lower()
         for m in messages
     )
 
@@ -97,9 +95,7 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
             elif not (state.get("ticket") or fetched_ticket(history, key)):
                 return base | {
                     "messages": new,
-                    "verdict": blocked(
-                        f"the Jira agent made {rounds} rounds of tool calls without reading {key}"
-                    ),
+                    "verdict": blocked(f"the Jira agent made {rounds} rounds of tool calls without reading {key}"),
                 }
             ticket = state.get("ticket") or fetched_ticket(history, key)
             if ticket is None:

@@ -26,9 +26,7 @@ def _as_text(content: Any) -> str:
     parts = []
     for block in content if isinstance(content, list) else [content]:
         if isinstance(block, dict):
-            parts.append(
-                str(block.get("text", "")) if block.get("type") == "text" else f"[{block.get('type')}]"
-            )
+            parts.append(str(block.get("text", "")) if block.get("type") == "text" else f"[{block.get('type')}]")
         else:
             parts.append(str(block))
     return "\n".join(parts)

@@ -72,9 +72,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
 
     packages = driver_packages(ctx, summary, plan.drivers_needed)
     plan.packages = {d: p for d, p in packages.items() if p}
-    errors = validate_plan(
-        plan, server_tools=state.get("device_tools", {}), allowed=allowed, packages=packages
-    )
+    errors = validate_plan(plan, server_tools=state.get("device_tools", {}), allowed=allowed, packages=packages)
     if errors:
         return update | {
             "plan": plan,

@@ -100,6 +100,4 @@ async def call_jira(session: ClientSession, tool: str, args: dict[str, Any], tim
 
 async def fetch_issue(ctx: Context, key: str) -> str:
     async with jira_session(ctx) as session:
-        return await call_jira(
-            session, "jira_get_issue", {"issue_key": key, "fields": "*all", "comment_limit": 10}
-        )
+        return await call_jira(session, "jira_get_issue", {"issue_key": key, "fields": "*all", "comment_limit": 10})

@@ -81,8 +81,6 @@ async def structured_call(
         problem = str(out.get("parsing_error") or "the answer did not call the required function")[:800]
         history = [
             *messages,
-            HumanMessage(
-                f"Your previous answer was invalid: {problem}\nAnswer again with valid {schema.__name__}."
-            ),
+            HumanMessage(f"Your previous answer was invalid: {problem}\nAnswer again with valid {schema.__name__}."),
         ]
     raise LLMError(f"the LLM gave no valid {schema.__name__} after {repairs + 1} tries: {problem}")

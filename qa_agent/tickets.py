@@ -44,9 +44,7 @@ def ticket_from_jira(payload: dict[str, Any]) -> Ticket:
         key=str(payload.get("key", "")),
         summary=_text(payload.get("summary")),
         description=_text(payload.get("description")),
-        status=_text(
-            (payload.get("status") or {}).get("name") if isinstance(payload.get("status"), dict) else ""
-        ),
+        status=_text((payload.get("status") or {}).get("name") if isinstance(payload.get("status"), dict) else ""),
         issue_type=_text((payload.get("issue_type") or {}).get("name", "")),
         priority=_text((payload.get("priority") or {}).get("name", "")),
         labels=[str(x) for x in payload.get("labels") or []],
@@ -91,9 +89,7 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
             inputs = [str(s.args["text"]) for s in plan.steps if s.action in ("type_into", "type_text")]
         except GherkinError:
             pass
-    objective = next(
-        (p.strip() for p in re.split(r"\n\s*\n", ticket.description) if p.strip()), ticket.summary
-    )
+    objective = next((p.strip() for p in re.split(r"\n\s*\n", ticket.description) if p.strip()), ticket.summary)
     return TicketSummary(
         key=ticket.key,
         title=ticket.summary,

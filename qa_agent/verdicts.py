@@ -10,11 +10,7 @@ def blocked(message: str, failure_class: str = "cannot_run") -> Verdict:
 
 
 def _evidence_line(result: StepResult) -> str:
-    shot = (
-        f" [screenshot: {result.evidence.screenshot}]"
-        if result.evidence and result.evidence.screenshot
-        else ""
-    )
+    shot = f" [screenshot: {result.evidence.screenshot}]" if result.evidence and result.evidence.screenshot else ""
     return f"{result.step_id} on driver {result.driver} ({result.device}): {result.message}{shot}"
 
 

@@ -78,6 +78,7 @@ def jira_time_to_simple(value: str) -> str:
 
 def person_dict(person: Person) -> dict[str, Any]:
     return {
+        "account_id": None,  # Jira Server/DC users have no accountId; mcp-atlassian still emits the key
         "display_name": person.display_name,
         "name": person.name,
         "email": person.email,

@@ -26,6 +26,22 @@ def register(sub: Any) -> None:
     serve = sim_sub.add_parser("serve", help="serve one shared world of simulated devices")
     add_serve_arguments(serve)
     serve.set_defaults(handler=serve_command)
+    add_adb_parser(sim_sub)
+
+
+def add_adb_parser(sub: Any) -> None:
+    """``adb ARGS...``: a fake adb answering from the world at ``$QA_SIM_ATTACH`` (see ``sim/adb.py``)."""
+    adb = sub.add_parser(
+        "adb", help="behave like adb over the world at $QA_SIM_ATTACH", prefix_chars="+", add_help=False
+    )
+    adb.add_argument("adb_args", nargs="*")
+    adb.set_defaults(handler=adb_command)
+
+
+def adb_command(args: argparse.Namespace) -> int:
+    from qa_agent.sim.adb import client_main
+
+    return client_main(list(args.adb_args))
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
@@ -138,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve one shared world of simulated devices")
     add_serve_arguments(serve)
     serve.set_defaults(handler=serve_command)
+    add_adb_parser(sub)
     ns = parser.parse_args(argv)
     code: int = ns.handler(ns)
     return code

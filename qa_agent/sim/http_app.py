@@ -57,6 +57,16 @@ def build_app(sim: Simulator) -> Starlette:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True, "knobs": knobs.model_dump()})
 
+    async def adb(request: Request) -> JSONResponse:
+        from qa_agent.sim.adb import handle_request
+
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            body = None
+        payload, status = await handle_request(sim, body)
+        return JSONResponse(payload, status_code=status)
+
     async def health(_request: Request) -> JSONResponse:
         world = sim.world
         return JSONResponse(
@@ -77,6 +87,7 @@ def build_app(sim: Simulator) -> Starlette:
             Route("/sim/reset", reset, methods=["POST"]),
             Route("/sim/config", configure, methods=["POST"]),
             Route("/sim/health", health, methods=["GET"]),
+            Route("/sim/adb", adb, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

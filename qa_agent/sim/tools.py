@@ -126,6 +126,9 @@ class Simulator:
         try:
             content = await self._dispatch(name, args)
         except SimError as err:
+            if name == "mobile_take_screenshot" and isinstance(err, ActionableError):
+                # 1.0.4 registers this tool outside its wrapper: every failure is "Error: <msg>" + isError
+                err = ToolFailure(err.message)
             self.world.actions.finish(action, ok=False, error=err.text())
             return types.CallToolResult(content=list(_text(err.text())), isError=err.is_error)
         except Exception as exc:  # an unexpected bug: answer like the real server's generic catch
@@ -216,7 +219,7 @@ class Simulator:
         if pkg not in device.installed:
             raise command_failed(
                 f"apps launch {pkg} --device {device.id}",
-                f"no launcher activity found for {pkg} (is it installed?)",
+                f"failed to launch app on device {device.id}: no launcher activity found for {pkg} (is it installed?)",
             )
         self.runtime.launch(device, pkg)
         return _text(f"Launched app {pkg}")
@@ -238,7 +241,9 @@ class Simulator:
         if ext.lower() != ".apk" or pkg not in self.catalog:
             raise command_failed(
                 f"apps install {path} --device {device.id}",
-                "failed to install app: Failure [INSTALL_PARSE_FAILED_NOT_APK: no app model named after it]",
+                f"failed to install app on device {device.id}: failed to install app: exit status 1\n"
+                f"Output: Performing Streamed Install\nadb: failed to install {path}: "
+                "Failure [INSTALL_PARSE_FAILED_NOT_APK: no app model named after it]\n",
             )
         device.installed[pkg] = self.catalog[pkg]
         return _text(f"Installed app from {path}")
@@ -248,7 +253,8 @@ class Simulator:
         if pkg not in device.installed:
             raise command_failed(
                 f"apps uninstall {pkg} --device {device.id}",
-                "failed to uninstall app: Failure [DELETE_FAILED_INTERNAL_ERROR]",
+                f"failed to uninstall app on device {device.id}: failed to uninstall app: exit status 1\n"
+                "Output: Failure [DELETE_FAILED_INTERNAL_ERROR]\n",
             )
         self.runtime.terminate(device, pkg)
         del device.installed[pkg]

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 async def _run(key: str, jira_url: str, sim_url: str, tmp_path: Path, **overrides: Any) -> RunOutcome:
-    ctx = load_context(
-        jira_mcp_url=jira_url, mobile_mcp_url=sim_url, report_root=tmp_path / "runs", **overrides
-    )
+    ctx = load_context(jira_mcp_url=jira_url, mobile_mcp_url=sim_url, report_root=tmp_path / "runs", **overrides)
     events: list[dict[str, Any]] = []
     outcome = await run_ticket(ctx, key, on_event=events.append)
     outcome.state["events"] = events
@@ -45,9 +43,7 @@ async def test_ptt_runs_lanes_concurrently_and_passes(jira_url: str, sim: Any, t
     # Concurrency, proved from the simulator's log: while device 1's long press lasted,
     # device 2 listed its elements (the assertion polling) inside that interval.
     press = next(
-        a
-        for a in actions
-        if a["tool"] == "mobile_long_press_on_screen_at_coordinates" and a["device"] == drivers[1]
+        a for a in actions if a["tool"] == "mobile_long_press_on_screen_at_coordinates" and a["device"] == drivers[1]
     )
     overlapping = [
         a
@@ -104,9 +100,7 @@ async def test_group_call_on_three_devices(jira_url: str, sim: Any, tmp_path: Pa
     assert len({r.device for r in outcome.state["results"]}) == 3
 
 
-async def test_missing_package_is_blocked_before_any_device_action(
-    jira_url: str, sim: Any, tmp_path: Path
-) -> None:
+async def test_missing_package_is_blocked_before_any_device_action(jira_url: str, sim: Any, tmp_path: Path) -> None:
     outcome = await _run("PTT-3", jira_url, sim.url, tmp_path)
     assert outcome.verdict.result == "blocked" and outcome.exit_code == 2
     assert "missing package name" in outcome.verdict.justification
@@ -127,9 +121,7 @@ async def test_french_free_text_offline_is_blocked_with_help(jira_url: str, sim:
     assert outcome.state["summary"].language == "fr"
 
 
-async def test_unknown_ticket_is_blocked_with_a_clear_message(
-    jira_url: str, sim: Any, tmp_path: Path
-) -> None:
+async def test_unknown_ticket_is_blocked_with_a_clear_message(jira_url: str, sim: Any, tmp_path: Path) -> None:
     outcome = await _run("NOPE-404", jira_url, sim.url, tmp_path)
     assert outcome.verdict.result == "blocked"
     assert "NOPE-404 does not exist" in outcome.verdict.justification

@@ -26,9 +26,7 @@ def _children() -> set[int]:
     return out
 
 
-async def test_ainvoke_with_environment_only(
-    jira_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+async def test_ainvoke_with_environment_only(jira_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     before = _children()
     monkeypatch.setenv("JIRA_MCP_URL", jira_url)
     monkeypatch.setenv("QA_REPORT_DIR", str(tmp_path / "runs"))

@@ -19,7 +19,7 @@ from tests.conftest import APPS
 pytestmark = pytest.mark.slow
 
 
-async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str], timeout: float) -> re.Match[str]:
+async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str], limit_s: float) -> re.Match[str]:
     async def scan() -> re.Match[str]:
         while True:
             line = (await stream.readline()).decode(errors="replace")
@@ -30,7 +30,7 @@ async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str
             if match:
                 return match
 
-    return await asyncio.wait_for(scan(), timeout)
+    return await asyncio.wait_for(scan(), limit_s)
 
 
 async def test_sigkill_then_resume(jira_url: str, tmp_path: Path) -> None:

@@ -3,10 +3,13 @@ from qa_agent.devices.elements import find_element, is_visible, parse_elements
 
 # Verbatim shapes from mobile-mcp 1.0.4 (text) and 1.0.2 / format=json.
 HEADER = "One element per line: @ref Type text= label= name= value= id= at=x,y size=WxH"
-TEXT = HEADER + """ [focused] [selected] [checked] [disabled]
+TEXT = (
+    HEADER
+    + """ [focused] [selected] [checked] [disabled]
 @e1 Button text="Sign in" id="com.example:id/login" at=100,200 size=400x100
 @e2 EditText label="Email" id="com.example:id/email" at=100,400 size=880x100 focused
 @e3 TextView text="Say \\"hi\\"" at=0,0 size=1080x50"""
+)
 JSON = (
     'Found these elements on screen: [{"ref":"@e1","type":"android.widget.Button","text":"Sign in",'
     '"identifier":"com.example:id/login","coordinates":{"x":100,"y":200,"width":400,"height":100}},'
