@@ -8,13 +8,15 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 from graph.context import Context, context_of
 from graph.executor import continue_or_report, lanes_for_segment
 from graph.state import InputState, OutputState, QAState
+from nodes.approve_plan import approve_plan
 from nodes.barrier import barrier
 from nodes.discover_devices import discover_devices
-from nodes.fetch_ticket import fetch_ticket
+from nodes.fetch_ticket import after_fetch, fetch_ticket
 from nodes.jira_agent import jira_agent, jira_agent_next
 from nodes.jira_tools import jira_tools
 from nodes.lane import LaneInput, LaneOutput, LaneState, lane_continues, lane_step
@@ -23,9 +25,11 @@ from nodes.report import report
 from nodes.verifier import verifier
 
 
-def ticket_entry(state: QAState, runtime: Runtime[Context]) -> str:
-    """With an LLM the jira_agent reads the ticket with tools; offline one direct call does."""
-    return "jira_agent" if context_of(runtime.context).llm_enabled else "fetch_ticket"
+def after_planner(state: QAState, runtime: Runtime[Context]) -> list[Send] | str:
+    """A plan waits for a person when APPROVE_PLAN is set; otherwise its first segment is sent."""
+    if state.get("verdict") is None and context_of(runtime.context).approve_plan and not state.get("plan_approved"):
+        return "approve_plan"
+    return lanes_for_segment(state)
 
 
 def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput]:
@@ -43,17 +47,19 @@ def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g.add_node("jira_tools", jira_tools)
     g.add_node("discover_devices", discover_devices)
     g.add_node("planner", planner)
+    g.add_node("approve_plan", approve_plan)
     g.add_node("lane", build_lane())
     g.add_node("barrier", barrier)
     g.add_node("verifier", verifier, destinations=("planner", "report"))
     g.add_node("report", report)
 
-    g.add_conditional_edges(START, ticket_entry, ["jira_agent", "fetch_ticket"])
+    g.add_edge(START, "fetch_ticket")
+    g.add_conditional_edges("fetch_ticket", after_fetch, ["jira_agent", "discover_devices", "report"])
     g.add_conditional_edges("jira_agent", jira_agent_next, ["jira_tools", "discover_devices", "report"])
     g.add_edge("jira_tools", "jira_agent")
-    g.add_conditional_edges("fetch_ticket", continue_or_report("discover_devices"), ["discover_devices", "report"])
     g.add_conditional_edges("discover_devices", continue_or_report("planner"), ["planner", "report"])
-    g.add_conditional_edges("planner", lanes_for_segment, ["lane", "verifier", "report"])
+    g.add_conditional_edges("planner", after_planner, ["approve_plan", "lane", "verifier", "report"])
+    g.add_conditional_edges("approve_plan", lanes_for_segment, ["lane", "verifier", "report"])
     g.add_edge("lane", "barrier")
     g.add_conditional_edges("barrier", lanes_for_segment, ["lane", "verifier", "report"])
     g.add_edge("report", END)

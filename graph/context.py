@@ -102,6 +102,15 @@ class Context(BaseSettings):
     poll_interval_s: float = Field(default=0.25, gt=0, validation_alias="QA_POLL_INTERVAL_S")
 
     # Graph
+    approve_plan: bool = Field(
+        default=False, validation_alias="APPROVE_PLAN", description="Pause after planning for a human decision"
+    )
+    plan_replay: bool = Field(
+        default=True, validation_alias="QA_PLAN_REPLAY", description="Replay a stored successful plan"
+    )
+    jira_writeback: bool = Field(
+        default=False, validation_alias="JIRA_WRITEBACK", description="Comment the verdict on the ticket"
+    )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
 

@@ -185,7 +185,10 @@ class QAState(TypedDict, total=False):
     devices: list[str]
     device_tools: dict[str, dict[str, Any]]
     drivers: list[DriverAssignment]
+    fingerprint: str
+    replay_plan: Plan | None
     plan: Plan
+    plan_approved: bool
     segment: int
     # Parallel lanes append here; a replan resets it with Overwrite([]).
     results: Annotated[list[StepResult], operator.add]
@@ -194,6 +197,7 @@ class QAState(TypedDict, total=False):
     verdict: Verdict | None
     usage: Annotated[dict[str, Usage], merge_usage]
     report_dir: str
+    writeback: str
 
 
 class OutputState(TypedDict, total=False):
@@ -207,6 +211,7 @@ class OutputState(TypedDict, total=False):
     verdict: Verdict | None
     usage: Annotated[dict[str, Usage], merge_usage]
     report_dir: str
+    writeback: str
 
 
 # Every model that can sit in a checkpoint (the serializer allows exactly these).

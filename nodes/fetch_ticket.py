@@ -1,10 +1,16 @@
-"""fetch_ticket: read the ticket through the Jira MCP server, summarise it without an LLM."""
+"""fetch_ticket: read the ticket through the Jira MCP server, summarise it without an LLM.
+
+It always runs first: one deterministic call settles whether the ticket exists, and its
+content fingerprint finds a stored plan to replay (then no LLM is needed at all).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from langgraph.config import get_config
@@ -13,6 +19,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context, context_of
 from graph.state import QAState
 from qa_agent.jira_client import JiraError, fetch_issue, jira_location
+from qa_agent.planning.replay import fingerprint, load_plan
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
@@ -48,4 +55,20 @@ async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     except (json.JSONDecodeError, ValueError) as exc:
         return base | {"verdict": blocked(f"the Jira server's answer for {key} is not an issue: {exc}")}
     ticket = ticket_from_jira(payload)
-    return base | {"ticket": ticket, "summary": offline_summary(ticket)}
+    print_ = fingerprint(ticket)
+    replay = await asyncio.to_thread(load_plan, Path(ctx.report_root), print_) if ctx.plan_replay else None
+    return base | {
+        "ticket": ticket,
+        "summary": offline_summary(ticket),
+        "fingerprint": print_,
+        "replay_plan": replay,
+    }
+
+
+def after_fetch(state: QAState, runtime: Runtime[Context]) -> str:
+    """A verdict already (blocked) -> report; a plan to replay or no LLM -> devices; else the jira_agent."""
+    if state.get("verdict") is not None:
+        return "report"
+    if state.get("replay_plan") is not None or not context_of(runtime.context).llm_enabled:
+        return "discover_devices"
+    return "jira_agent"

@@ -83,20 +83,22 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         return base | {"messages": new, "verdict": blocked(str(exc))}
     try:
         async with chat_model(ctx) as llm:
-            if rounds < ctx.jira_agent_max_rounds:
-                try:
-                    answer = await llm.bind_tools(tools).ainvoke(history)
-                except Exception as exc:
-                    raise LLMError(f"the LLM endpoint failed: {describe_llm_error(exc)}") from None
-                if answer.tool_calls:
-                    return base | {"messages": [*new, answer], "usage": {"jira_agent": usage_of([answer])}}
-                new.append(answer)
-                history.append(answer)
-            elif not (state.get("ticket") or fetched_ticket(history, key)):
+            if rounds >= ctx.jira_agent_max_rounds:
                 return base | {
                     "messages": new,
-                    "verdict": blocked(f"the Jira agent made {rounds} rounds of tool calls without reading {key}"),
+                    "verdict": blocked(
+                        f"the Jira agent made {rounds} rounds of tool calls without finishing "
+                        f"(JIRA_AGENT_MAX_ROUNDS={ctx.jira_agent_max_rounds})"
+                    ),
                 }
+            try:
+                answer = await llm.bind_tools(tools).ainvoke(history)
+            except Exception as exc:
+                raise LLMError(f"the LLM endpoint failed: {describe_llm_error(exc)}") from None
+            if answer.tool_calls:
+                return base | {"messages": [*new, answer], "usage": {"jira_agent": usage_of([answer])}}
+            new.append(answer)
+            history.append(answer)
             ticket = state.get("ticket") or fetched_ticket(history, key)
             if ticket is None:
                 text = (
@@ -104,11 +106,7 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
                     if _not_found(history, key)
                     else f"the Jira agent did not read {key} with a Jira tool"
                 )
-                return base | {
-                    "messages": new,
-                    "verdict": blocked(text),
-                    "usage": {"jira_agent": usage_of(new)},
-                }
+                return base | {"messages": new, "verdict": blocked(text), "usage": {"jira_agent": usage_of(new)}}
             ask = HumanMessage(load("summarize", ctx.prompt_lang, ticket_key=key))
             draft, raws = await structured_call(llm, SummaryDraft, [*history, ask])
     except LLMError as exc:

@@ -41,9 +41,14 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     allowed = allowed_tools(ctx.allow_unsafe_tools)
     history = state.get("history") or []
     previous = history[-1] if state.get("attempt", 0) > 0 and history else None
-    update: dict[str, Any] = {"segment": 0, "results": Overwrite([]), "verdict": None}
+    update: dict[str, Any] = {"segment": 0, "results": Overwrite([]), "verdict": None, "plan_approved": False}
+    replay = state.get("replay_plan") if previous is None else None
+    # After a replayed plan failed, plan afresh as if there had been none.
+    fresh_after_replay = previous is not None and previous.plan.source == "replay"
 
-    if ctx.llm_enabled and (previous is not None or not summary.is_gherkin):
+    if replay is not None:
+        plan = replay
+    elif ctx.llm_enabled and ((previous is not None and not fresh_after_replay) or not summary.is_gherkin):
         packages = driver_packages(ctx, summary, max(len(devices), 1))
         try:
             plan, raws = await plan_with_llm(

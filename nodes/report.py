@@ -1,4 +1,5 @@
-"""report: write report.json, junit.xml and report.html; close the run's device sessions."""
+"""report: write report.json, junit.xml and report.html; store a successful plan for replay;
+comment the verdict on the ticket (JIRA_WRITEBACK=1); close the run's connections."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from langgraph.runtime import Runtime
 from graph.context import Context, context_of
 from graph.state import QAState, TicketSummary
 from prompts import load
+from qa_agent.planning.replay import save_plan
 from qa_agent.reports.writer import write_reports
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
+from qa_agent.writeback import post_verdict
 
 
 def summary_text(summary: TicketSummary, lang: str) -> str:
@@ -40,5 +43,13 @@ async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     summary = state.get("summary")
     if summary is not None:
         extra["summary_text"] = summary_text(summary, ctx.prompt_lang)
+    plan = state.get("plan")
+    if verdict.result == "success" and plan is not None and plan.source != "replay" and state.get("fingerprint"):
+        saved = await asyncio.to_thread(
+            save_plan, Path(ctx.report_root), state["fingerprint"], plan, state.get("ticket_key", ""), run_id
+        )
+        extra["plan_stored"] = str(saved)
+    if ctx.jira_writeback:
+        extra["writeback"] = await post_verdict(ctx, dict(state), verdict, folder)
     await asyncio.to_thread(write_reports, folder, dict(state) | extra, ctx.secrets())
-    return {"verdict": verdict, "report_dir": str(folder)}
+    return {k: v for k, v in extra.items() if k in ("verdict", "writeback")} | {"report_dir": str(folder)}

@@ -34,7 +34,8 @@ async def verifier(state: QAState, runtime: Runtime[Context]) -> Command[Literal
             update["usage"] = {"verifier": usage_of(raws)}
         except LLMError as exc:
             verdict = blocked(f"verification failed: {exc}")
-    if verdict.failure_class == "plan_defect" and ctx.llm_enabled and attempt < ctx.max_replans:
+    can_replan = ctx.llm_enabled or plan.source == "replay"  # a stale replay is planned afresh
+    if verdict.failure_class == "plan_defect" and can_replan and attempt < ctx.max_replans:
         verdict = verdict.model_copy(update={"replan": True})
         update |= {
             "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],

@@ -33,7 +33,7 @@ def redact(text: str, secrets: list[str]) -> str:
 
 REPORT_KEYS = (
     "ticket_key", "run_id", "ticket", "summary", "summary_text", "devices", "drivers", "plan", "results",
-    "attempt", "history", "verdict", "usage",
+    "attempt", "history", "verdict", "usage", "plan_stored", "writeback",
 )  # fmt: skip
 
 
@@ -44,8 +44,7 @@ def build_report(state: Mapping[str, Any]) -> dict[str, Any]:
         "steps": len(results),
         "device_tool_calls": sum(int(r.get("tool_calls", 0)) for r in results),
         "wall_time_s": round(
-            max((r["ended_at"] for r in results), default=0)
-            - min((r["started_at"] for r in results), default=0),
+            max((r["ended_at"] for r in results), default=0) - min((r["started_at"] for r in results), default=0),
             3,
         ),
     }

@@ -14,6 +14,7 @@ def test_nodes_and_edges() -> None:
         "jira_tools",
         "discover_devices",
         "planner",
+        "approve_plan",
         "lane",
         "barrier",
         "verifier",
@@ -22,13 +23,16 @@ def test_nodes_and_edges() -> None:
     edges = {(e.source, e.target) for e in drawn.edges}
     expected = {
         ("__start__", "fetch_ticket"),
-        ("__start__", "jira_agent"),
+        ("fetch_ticket", "jira_agent"),
+        ("fetch_ticket", "report"),
         ("jira_agent", "jira_tools"),
         ("jira_tools", "jira_agent"),
         ("jira_agent", "discover_devices"),
         ("fetch_ticket", "discover_devices"),
         ("discover_devices", "planner"),
         ("planner", "lane"),
+        ("planner", "approve_plan"),
+        ("approve_plan", "lane"),
         ("lane", "barrier"),
         ("barrier", "lane"),  # next segment
         ("barrier", "verifier"),

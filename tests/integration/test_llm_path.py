@@ -155,7 +155,7 @@ async def test_agent_looping_past_the_bound_is_blocked(jira_url: str, sim: Any, 
         outcome = await _run("PTT-4", llm, jira_url, sim.url, tmp_path, jira_agent_max_rounds=3)
         assert len(llm.requests) == 3
     assert outcome.verdict.result == "blocked"
-    assert "3 rounds of tool calls without reading PTT-4" in outcome.verdict.justification
+    assert "3 rounds of tool calls without finishing" in outcome.verdict.justification
 
 
 async def test_unreachable_llm_endpoint_is_blocked(jira_url: str, sim: Any, tmp_path: Path) -> None:

@@ -1,0 +1,76 @@
+"""approve_plan: with APPROVE_PLAN=1 a person approves, edits or rejects the plan before it runs.
+
+The node interrupts; the run resumes with one of:
+  {"action": "approve"}
+  {"action": "edit", "plan": {...a Plan...}}   (validated like any plan)
+  {"action": "reject", "reason": "..."}
+It re-runs from its start on resume, so it has no side effect before `interrupt`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import ValidationError
+
+from graph.context import Context, context_of
+from graph.state import Plan, QAState
+from nodes.planner import driver_packages
+from qa_agent.devices.calls import allowed_tools
+from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.planning.validate import validate_plan
+from qa_agent.verdicts import blocked
+
+HOW = 'resume with {"action": "approve"}, {"action": "edit", "plan": {...}} or {"action": "reject", "reason": "..."}'
+
+
+def _decision(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return {"action": raw.strip().lower()}
+    return dict(raw) if isinstance(raw, dict) else {"action": ""}
+
+
+async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = context_of(runtime.context)
+    plan = state["plan"]
+    raw = interrupt(
+        {
+            "run_id": state.get("run_id"),
+            "ticket_key": state.get("ticket_key"),
+            "attempt": state.get("attempt", 0),
+            "plan": plan.model_dump(mode="json"),
+            "drivers": [d.model_dump(mode="json") for d in state.get("drivers", [])],
+            "how": HOW,
+        }
+    )
+    decision = _decision(raw)
+    action = decision.get("action")
+    if action == "approve":
+        return {"plan_approved": True}
+    if action == "reject":
+        reason = str(decision.get("reason") or "no reason given")
+        return {"verdict": blocked(f"plan rejected by the reviewer: {reason}")}
+    if action != "edit":
+        return {"verdict": blocked(f"unknown plan decision {raw!r}: {HOW}")}
+    try:
+        edited = Plan.model_validate(decision.get("plan"))
+    except ValidationError as exc:
+        return {"verdict": blocked(f"the edited plan is not a plan: {exc.errors()[0]['msg']}", "plan_defect")}
+    edited.drivers_needed = max([s.driver for s in edited.steps], default=1)
+    packages = driver_packages(ctx, state["summary"], edited.drivers_needed)
+    errors = validate_plan(
+        edited,
+        server_tools=state.get("device_tools", {}),
+        allowed=allowed_tools(ctx.allow_unsafe_tools),
+        packages=packages,
+    )
+    if errors:
+        return {"verdict": blocked("the edited plan is invalid: " + "; ".join(errors), "plan_defect")}
+    try:
+        drivers = assign_devices(state.get("devices", []), edited.drivers_needed, ctx.force_devices, packages)
+    except NotEnoughDevices as exc:
+        return {"verdict": blocked(str(exc))}
+    edited.notes = (edited.notes + " (edited by the reviewer)").strip()
+    return {"plan": edited, "drivers": drivers, "plan_approved": True}
