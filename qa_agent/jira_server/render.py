@@ -169,9 +169,7 @@ def simplify_issue(
     if want("attachment") or "attachments" in selection.names:
         if ticket.attachments:
             first = 20000 + (int(issue_id) - 10000) * 100
-            out["attachments"] = [
-                attachment_dict(a, first + i, base_url) for i, a in enumerate(ticket.attachments)
-            ]
+            out["attachments"] = [attachment_dict(a, first + i, base_url) for i, a in enumerate(ticket.attachments)]
     for field_id, custom in ticket.custom_fields.items():
         if not selection.wants_custom(field_id, custom.name):
             continue

@@ -19,9 +19,7 @@ READY_PREFIX = "qa-sim listening on "
 
 def register(sub: Any) -> None:
     """Add the ``sim`` command (with its ``serve`` sub-command) to ``qa-agent``'s subparsers."""
-    sim = sub.add_parser(
-        "sim", help="simulated Android devices behind a mobile-mcp 1.0.4 compatible MCP server"
-    )
+    sim = sub.add_parser("sim", help="simulated Android devices behind a mobile-mcp 1.0.4 compatible MCP server")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve one shared world of simulated devices")
     add_serve_arguments(serve)
@@ -46,17 +44,13 @@ def adb_command(args: argparse.Namespace) -> int:
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=int, default=4, help="number of simulated devices (default 4)")
-    p.add_argument(
-        "--apps", type=Path, default=None, help=f"folder of app models (default {default_apps_dir()})"
-    )
+    p.add_argument("--apps", type=Path, default=None, help=f"folder of app models (default {default_apps_dir()})")
     p.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="HTTP port; 0 picks a free one")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault-injection randomness")
     p.add_argument("--latency-ms", type=float, default=0.0, help="added latency of every device tool call")
-    p.add_argument(
-        "--error-rate", type=float, default=0.0, help="probability of a transient failure per call"
-    )
+    p.add_argument("--error-rate", type=float, default=0.0, help="probability of a transient failure per call")
     p.add_argument("--hang-rate", type=float, default=0.0, help="probability that a call hangs")
     p.add_argument("--hang-s", type=float, default=30.0, help="how long an injected hang lasts (seconds)")
     p.add_argument(

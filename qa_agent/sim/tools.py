@@ -232,9 +232,7 @@ class Simulator:
         path = args["path"]
         ext = _ext(path)
         if ext.lower() not in (".apk", ".ipa", ".zip", ".app"):
-            raise ActionableError(
-                f'install_app requires a .apk, .ipa, .zip, .app file extension, got: "{ext}"'
-            )
+            raise ActionableError(f'install_app requires a .apk, .ipa, .zip, .app file extension, got: "{ext}"')
         if not await asyncio.to_thread(os.path.exists, path):
             raise ActionableError(f"App file not found: {path}")
         pkg = Path(path).stem
@@ -283,9 +281,7 @@ class Simulator:
         data = render.encode(self._image(device), size, "jpeg")
         return [
             types.TextContent(type="text", text=render.mapping_text(size)),
-            types.ImageContent(
-                type="image", data=base64.b64encode(data).decode("ascii"), mimeType="image/jpeg"
-            ),
+            types.ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mimeType="image/jpeg"),
         ]
 
     async def _save_screenshot(self, device: Device, args: dict[str, Any]) -> Content:
@@ -316,8 +312,7 @@ class Simulator:
             raise ActionableError("Either ref or both x and y must be provided")
         self.runtime.tap(device, *self._point(args))
         return _text(
-            f"Clicked on screen at coordinates: {formatting.js_number(args['x'])}, "
-            f"{formatting.js_number(args['y'])}"
+            f"Clicked on screen at coordinates: {formatting.js_number(args['x'])}, {formatting.js_number(args['y'])}"
         )
 
     async def _double_tap_on_screen(self, device: Device, args: dict[str, Any]) -> Content:
@@ -346,17 +341,14 @@ class Simulator:
         if button not in BUTTONS:
             raise command_failed(
                 f"io button {button} --device {device.id}",
-                f"failed to press button on device {device.id}: "
-                f"AndroidDevice: unsupported button key: {button}",
+                f"failed to press button on device {device.id}: AndroidDevice: unsupported button key: {button}",
             )
         self.runtime.press_button(device, button)
         return _text(f"Pressed the button: {button}")
 
     async def _open_url(self, device: Device, args: dict[str, Any]) -> Content:
         url = args["url"]
-        if os.environ.get("MOBILEMCP_ALLOW_UNSAFE_URLS") != "1" and not url.lower().startswith(
-            ("http://", "https://")
-        ):
+        if os.environ.get("MOBILEMCP_ALLOW_UNSAFE_URLS") != "1" and not url.lower().startswith(("http://", "https://")):
             raise ActionableError(
                 "Only http:// and https:// URLs are allowed. "
                 "Set MOBILEMCP_ALLOW_UNSAFE_URLS=1 to allow other URL schemes."

@@ -1,0 +1,90 @@
+"""Run the Jira REST stand-in as a child process (non-blocking; for tests and scripts)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_agent.jira_rest.cli import READY_PREFIX
+
+START_TIMEOUT_S = 20.0
+
+
+class JiraRestStartError(RuntimeError):
+    """The stand-in exited or did not print its ready line in time."""
+
+
+@dataclass(frozen=True)
+class JiraRestHandle:
+    url: str  # http://127.0.0.1:PORT (a JIRA_URL)
+    pid: int
+    tickets_dir: Path
+
+
+async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None:
+    if stream is None:
+        return
+    while chunk := await stream.read(4096):
+        sink.append(chunk)
+        del sink[:-64]
+
+
+async def stop_process(proc: asyncio.subprocess.Process, grace_s: float = 5.0) -> None:
+    """terminate -> wait ``grace_s`` -> kill."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), grace_s)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def jira_rest_process(tickets_dir: Path, *, host: str = "127.0.0.1") -> AsyncIterator[JiraRestHandle]:
+    """``python -m qa_agent.jira_rest --tickets DIR --port 0`` until the block exits."""
+    tickets_arg = os.path.abspath(tickets_dir)  # noqa: ASYNC240 - a pure string operation here
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "qa_agent.jira_rest",
+        "--tickets",
+        tickets_arg,
+        "--host",
+        host,
+        "--port",
+        "0",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    err: list[bytes] = []
+    err_task = asyncio.create_task(_drain(proc.stderr, err))
+    try:
+        assert proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
+        except TimeoutError:
+            line = b""
+        text = line.decode(errors="replace").strip()
+        if not text.startswith(READY_PREFIX):
+            await stop_process(proc)
+            await asyncio.sleep(0.05)
+            raise JiraRestStartError(
+                f"jira REST stand-in did not start (got {text!r}); stderr:\n{b''.join(err).decode(errors='replace')}"
+            )
+        yield JiraRestHandle(url=text[len(READY_PREFIX) :], pid=proc.pid, tickets_dir=Path(tickets_dir))
+    finally:
+        await stop_process(proc)
+        err_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await err_task

@@ -1,0 +1,74 @@
+"""The agent end to end on the real mobile-mcp 1.0.4 (one stdio process per driver, as users run it).
+
+mobile-mcp -> mobilecli 1.0.9 -> our fake adb -> the simulator's world. Skipped (loudly) when Node/npm or the
+npm registry is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.context import load_context
+from qa_agent.jira_server.process import jira_server_process
+from qa_agent.realservers.install import Installed
+from qa_agent.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
+from qa_agent.realservers.testing import installed_or_skip_reason
+from qa_agent.runner import run_ticket
+from qa_agent.sim.process import SimulatorHandle, simulator_process
+from tests.conftest import APPS, TICKETS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_servers() -> Installed:
+    installed, reason = installed_or_skip_reason()
+    if installed is None:
+        pytest.skip(reason or "real servers unavailable")
+    return installed
+
+
+@pytest.fixture
+async def world(real_servers: Installed) -> AsyncIterator[SimulatorHandle]:
+    async with simulator_process(devices=4, apps_dir=APPS) as sim:
+        yield sim
+
+
+@pytest.fixture
+def launch(world: SimulatorHandle) -> Iterator[MobileMcpLaunch]:
+    handle = mobile_mcp_launch(world.url)
+    try:
+        yield handle
+    finally:
+        handle.teardown()
+
+
+@pytest.fixture
+async def embedded_jira(tmp_path: Path) -> AsyncIterator[str]:
+    tickets = tmp_path / "tickets"
+    shutil.copytree(TICKETS, tickets)
+    async with jira_server_process(tickets) as jira:
+        yield jira.url
+
+
+@pytest.mark.parametrize("key", ["PTT-1", "CALL-1"])
+async def test_agent_passes_on_real_mobile_mcp(
+    key: str, world: SimulatorHandle, launch: MobileMcpLaunch, embedded_jira: str, tmp_path: Path
+) -> None:
+    ctx = load_context(
+        jira_mcp_url=embedded_jira,
+        mobile_mcp_command=launch.command,
+        mobile_mcp_args_json=launch.args_json,
+        report_root=tmp_path / "runs",
+    )
+    outcome = await run_ticket(ctx, key)
+    assert outcome.verdict.result == "success", outcome.verdict
+    actions = await world.actions()
+    adb = [a for a in actions if a["tool"] == "adb"]
+    assert adb, "the run did not go through the fake adb"
+    assert not [a for a in actions if a["tool"] != "adb"], "the run used the simulator's own MCP surface"
+    assert {a["device"] for a in adb} >= {"emulator-5554", "emulator-5556"}
