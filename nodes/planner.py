@@ -19,7 +19,7 @@ from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
-from qa_agent.planning.validate import validate_plan
+from qa_agent.planning.validate import mark_cold_starts, validate_plan
 from qa_agent.verdicts import blocked
 
 NO_LLM_HELP = (
@@ -75,6 +75,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         if summary.expected_results and not plan.verifications:
             plan.verifications = list(summary.expected_results)
 
+    plan = mark_cold_starts(plan)
     packages = driver_packages(ctx, summary, plan.drivers_needed)
     plan.packages = {d: p for d, p in packages.items() if p}
     errors = validate_plan(plan, server_tools=state.get("device_tools", {}), allowed=allowed, packages=packages)

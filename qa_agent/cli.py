@@ -1,15 +1,22 @@
 """`qa-agent` command line: run tickets, the demo, and the embedded servers.
 
-Exit codes of `run`: 0 success, 1 failure, 2 blocked, 3 usage or configuration error.
+Exit codes of `run`: 0 success, 1 failure, 2 blocked, 3 usage or configuration error,
+4 waiting for a plan decision (APPROVE_PLAN without a terminal: see `qa-agent approve`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import shlex
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +29,58 @@ USAGE_ERROR = 3
 _VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
 
 
+def _print_plan(console: Console, waiting: dict[str, Any]) -> None:
+    plan = waiting.get("plan") or {}
+    devices = {d["driver"]: d["device"] for d in waiting.get("drivers") or []}
+    table = Table(title=f"plan for {waiting.get('ticket_key')} (attempt {int(waiting.get('attempt', 0)) + 1})")
+    for column in ("step", "driver", "action", "args", "barrier after"):
+        table.add_column(column, overflow="fold")
+    for step in plan.get("steps", []):
+        driver = f"{step['driver']} {devices.get(step['driver'], '')}".strip()
+        args = json.dumps(step.get("args") or {}, ensure_ascii=False)
+        table.add_row(step["id"], driver, step["action"], args, "yes" if step.get("barrier") else "")
+    console.print(table)
+
+
+def _ask_decision(console: Console, waiting: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        answer = console.input("[bold]approve[/bold] (a), [bold]edit[/bold] (e) or [bold]reject[/bold] (r)? ").strip()
+        if answer[:1] in ("a", "y"):
+            return {"action": "approve"}
+        if answer[:1] == "r":
+            return {"action": "reject", "reason": console.input("why? ").strip() or "rejected at the prompt"}
+        if answer[:1] == "e":
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+                json.dump(waiting.get("plan"), handle, ensure_ascii=False, indent=2)
+            editor = os.environ.get("EDITOR")
+            if editor:
+                subprocess.run([*shlex.split(editor), handle.name], check=False)
+            else:
+                console.input(f"edit {handle.name}, save it, then press Enter ")
+            try:
+                return {"action": "edit", "plan": json.loads(Path(handle.name).read_text(encoding="utf-8"))}
+            except (OSError, json.JSONDecodeError) as exc:
+                console.print(f"[red]cannot read the edited plan:[/red] {exc}")
+
+
+def _settle(console: Console, ctx: Context, outcome: RunOutcome) -> RunOutcome:
+    """Answer plan approvals at the prompt (interactive) until the run ends."""
+    while outcome.waiting is not None:
+        _print_plan(console, outcome.waiting)
+        if not sys.stdin.isatty():
+            console.print(
+                f"[yellow]waiting for a plan decision[/yellow]: qa-agent approve {outcome.run_id} "
+                "[--edit PLAN.json | --reject REASON]"
+            )
+            return outcome
+        decision = _ask_decision(console, outcome.waiting)
+        outcome = asyncio.run(resume_run(ctx, outcome.run_id, on_event=ProgressPrinter(console), decision=decision))
+    return outcome
+
+
 def _print_outcome(console: Console, outcome: RunOutcome) -> None:
+    if outcome.waiting is not None:
+        return
     v = outcome.verdict
     console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {v.justification}")
     for line in v.evidence[:10]:
@@ -42,6 +100,8 @@ def _context(console: Console, **overrides: object) -> Context | None:
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     overrides: dict[str, object] = {}
+    if args.approve:
+        overrides["approve_plan"] = True
     if args.report_dir:
         overrides["report_root"] = Path(args.report_dir)
     ctx = _context(console, **overrides)
@@ -54,6 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     devices = ctx.mobile_mcp_command or ctx.mobile_mcp_url or "embedded simulator"
     console.print(f"[bold]{key}[/bold] · devices: {devices}")
     outcome = asyncio.run(run_ticket(ctx, key, on_event=None if args.quiet else ProgressPrinter(console)))
+    outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
     return outcome.exit_code
 
@@ -109,6 +170,31 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except UnknownRun as exc:
         console.print(f"[red]usage error:[/red] {exc}")
         return USAGE_ERROR
+    outcome = _settle(console, ctx, outcome)
+    _print_outcome(console, outcome)
+    return outcome.exit_code
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    ctx = _context(console)
+    if ctx is None:
+        return USAGE_ERROR
+    decision: dict[str, Any] = {"action": "approve"}
+    if args.reject is not None:
+        decision = {"action": "reject", "reason": args.reject}
+    elif args.edit:
+        try:
+            decision = {"action": "edit", "plan": json.loads(Path(args.edit).read_text(encoding="utf-8"))}
+        except (OSError, json.JSONDecodeError) as exc:
+            console.print(f"[red]usage error:[/red] cannot read {args.edit}: {exc}")
+            return USAGE_ERROR
+    try:
+        outcome = asyncio.run(resume_run(ctx, args.run_id, on_event=ProgressPrinter(console), decision=decision))
+    except UnknownRun as exc:
+        console.print(f"[red]usage error:[/red] {exc}")
+        return USAGE_ERROR
+    outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
     return outcome.exit_code
 
@@ -138,11 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("key", nargs="?", help="ticket key (default: TICKET_KEY)")
     run.add_argument("--report-dir", help="where run folders go (default: QA_REPORT_DIR or ./runs)")
     run.add_argument("--quiet", action="store_true", help="no live progress")
+    run.add_argument("--approve", action="store_true", help="pause after planning for approval (APPROVE_PLAN=1)")
     run.set_defaults(handler=cmd_run)
 
     resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id", help="the run id printed by `qa-agent run` (see `qa-agent runs`)")
     resume.set_defaults(handler=cmd_resume)
+
+    approve = sub.add_parser("approve", help="decide on a plan waiting for approval, and continue the run")
+    approve.add_argument("run_id")
+    group = approve.add_mutually_exclusive_group()
+    group.add_argument("--edit", metavar="PLAN.json", help="run this edited plan instead")
+    group.add_argument("--reject", metavar="REASON", help="reject the plan: the run ends blocked")
+    approve.set_defaults(handler=cmd_approve)
 
     runs = sub.add_parser("runs", help="list recent runs and their state")
     runs.add_argument("--limit", type=int, default=20)

@@ -13,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from graph.builder import build_graph
 from graph.context import Context
@@ -22,6 +23,7 @@ from qa_agent.resources import run_resources
 from qa_agent.verdicts import blocked
 
 EXIT_CODES = {"success": 0, "failure": 1, "blocked": 2}
+WAITING_EXIT_CODE = 4  # paused for a plan decision (APPROVE_PLAN)
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
@@ -31,10 +33,11 @@ class RunOutcome:
     verdict: Verdict
     report_dir: str | None
     state: dict[str, Any]
+    waiting: dict[str, Any] | None = None  # the interrupt payload while a plan awaits a decision
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict.result]
+        return WAITING_EXIT_CODE if self.waiting is not None else EXIT_CODES[self.verdict.result]
 
 
 @dataclass
@@ -70,7 +73,7 @@ def _config(run_id: str) -> RunnableConfig:
 
 async def _drive(
     graph: CompiledStateGraph[Any, Any, Any, Any],
-    payload: InputState | None,
+    payload: InputState | Command[Any] | None,
     ctx: Context,
     run_id: str,
     on_event: ProgressFn | None,
@@ -91,6 +94,11 @@ async def _drive(
                 on_event(chunk)
             elif mode == "values" and not namespace:
                 final = dict(chunk)
+    snapshot = await graph.aget_state(_config(run_id))
+    if snapshot.interrupts:
+        waiting = dict(snapshot.interrupts[0].value)
+        pending = blocked("waiting for a decision on the plan (APPROVE_PLAN)")
+        return RunOutcome(run_id, pending, None, dict(snapshot.values), waiting)
     verdict = final.get("verdict") or blocked("the run ended without a verdict")
     return RunOutcome(run_id, verdict, final.get("report_dir"), final)
 
@@ -110,8 +118,13 @@ class UnknownRun(LookupError):
     pass
 
 
-async def resume_run(ctx: Context, run_id: str, *, on_event: ProgressFn | None = None) -> RunOutcome:
-    """Continue an interrupted run from its last checkpoint; finished steps are not run again."""
+async def resume_run(
+    ctx: Context, run_id: str, *, on_event: ProgressFn | None = None, decision: Any = None
+) -> RunOutcome:
+    """Continue an interrupted run from its last checkpoint; finished steps are not run again.
+
+    `decision` answers a plan waiting for approval (see nodes/approve_plan.py).
+    """
     async with durable_graph(ctx) as graph:
         snapshot = await graph.aget_state(_config(run_id))
         if not snapshot.values:
@@ -120,9 +133,15 @@ async def resume_run(ctx: Context, run_id: str, *, on_event: ProgressFn | None =
             values = dict(snapshot.values)
             verdict = values.get("verdict") or blocked("the run ended without a verdict")
             return RunOutcome(run_id, verdict, values.get("report_dir"), values)
+        if snapshot.interrupts and decision is None:
+            return RunOutcome(
+                run_id, blocked("waiting for a decision on the plan"), None, dict(snapshot.values),
+                dict(snapshot.interrupts[0].value),
+            )  # fmt: skip
         if on_event is not None:
             on_event({"event": "run_resume", "run_id": run_id, "next": list(snapshot.next)})
-        return await _drive(graph, None, ctx, run_id, on_event)
+        payload: Command[Any] | None = Command(resume=decision) if snapshot.interrupts else None
+        return await _drive(graph, payload, ctx, run_id, on_event)
 
 
 async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:

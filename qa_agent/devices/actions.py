@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from qa_agent.devices.calls import (
     inject_arguments,
 )
 from qa_agent.devices.elements import Element, find_element, is_visible, parse_elements, summarize
-from qa_agent.devices.results import truncate
+from qa_agent.devices.results import ToolText, device_gone, truncate
 
 BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
@@ -59,30 +59,64 @@ class LaneDriver:
 
     async def call(self, tool: str, args: dict[str, Any], step: Step | None = None) -> CallOutcome:
         final_args = inject_arguments(tool, args, self.schemas.get(tool), self.device, self.package)
+        timeout_s = step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s
+        if tool == "mobile_long_press_on_screen_at_coordinates":
+            timeout_s += _hold_seconds(final_args)  # the answer comes after the hold
         policy = CallPolicy(
-            timeout_s=(step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s),
+            timeout_s=timeout_s,
             attempts=(step.attempts if step and step.attempts else self.ctx.step_default_attempts),
             backoff_base_s=self.ctx.step_backoff_base_s,
             allowed=allowed_tools(self.ctx.allow_unsafe_tools),
         )
         if tool not in self.schemas and self.schemas and tool in policy.allowed:
             raise StepFailed("blocked", "plan_defect", f"the device server has no tool {tool!r}")
+        outcome = await self._send(tool, final_args, policy)
+        if outcome.unconfirmed:
+            outcome = await self._settle(outcome, policy)
+        self.calls += outcome.tries
+        return outcome
+
+    async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:
-            outcome = await call_tool(await self.get_session(), tool, final_args, policy)
+            return await call_tool(await self.get_session(), tool, args, policy)
         except SessionLost:
             await self.reconnect()  # one reconnect: a restarted server gets a fresh session
             try:
-                outcome = await call_tool(await self.get_session(), tool, final_args, policy)
+                return await call_tool(await self.get_session(), tool, args, policy)
             except SessionLost as exc:
                 raise StepFailed("blocked", "cannot_run", str(exc)) from exc
             except (ConnectionError, TimeoutError) as exc:
                 raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
-        self.calls += outcome.tries
-        return outcome
+
+    async def _settle(self, timed_out: CallOutcome, policy: CallPolicy) -> CallOutcome:
+        """A state-changing call timed out: wait until the device answers again, never send it twice.
+
+        The server goes on running the call, so it may still take effect; the steps after it
+        (assertions above all) check the screen anyway. A device that stays silent blocks the step.
+        """
+        probe_tool = "mobile_list_elements_on_screen"
+        probe_args = inject_arguments(probe_tool, {}, self.schemas.get(probe_tool), self.device, self.package)
+        probe = await self._send(probe_tool, probe_args, policy)
+        tries = timed_out.tries + probe.tries
+        if not probe.ok:
+            text = f"{timed_out.text}, and the device did not answer afterwards: {probe.text.strip()[:300]}"
+            return replace(timed_out, result=ToolText(text, is_error=True), tries=tries, ended_at=time.time())
+        text = (
+            f"{timed_out.text}; not sent again (it may still take effect); the device answered again after "
+            f"{time.time() - timed_out.started_at:.1f}s"
+        )
+        return replace(timed_out, ok=True, result=ToolText(text), error_class="none", tries=tries, ended_at=time.time())
 
     async def must(self, tool: str, args: dict[str, Any], step: Step) -> CallOutcome:
         outcome = await self.call(tool, args, step)
         if not outcome.ok:
+            if device_gone(outcome.text):
+                raise StepFailed(
+                    "blocked",
+                    "cannot_run",
+                    f"device {self.device} is gone: the device server no longer lists it "
+                    f"({tool} answered: {outcome.text.strip()[:300]})",
+                )
             status: StepStatus = "blocked" if outcome.error_class in ("cannot_run", "transient") else "failed"
             cls: ErrorClass = "cannot_run" if outcome.error_class == "transient" else outcome.error_class
             raise StepFailed(status, cls, f"{tool} failed: {outcome.text.strip()[:500]}")
@@ -140,6 +174,13 @@ class LaneDriver:
         return str(path)
 
 
+def _hold_seconds(args: dict[str, Any]) -> float:
+    try:
+        return max(0.0, float(args.get("duration", 0))) / 1000
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -160,6 +201,9 @@ async def _perform(d: LaneDriver, step: Step) -> str:
                     f"no package name for driver {d.driver}: name it in the ticket, or set "
                     f"DRIVER{d.driver}_PACKAGE or GLOBAL_PACKAGE",
                 )
+            if step.action == "launch_app" and a.get("cold_start"):
+                # A test starts from a known state: stop whatever an earlier run left behind.
+                await d.call("mobile_terminate_app", {"packageName": package}, step)
             tool = "mobile_launch_app" if step.action == "launch_app" else "mobile_terminate_app"
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":

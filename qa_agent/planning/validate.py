@@ -57,14 +57,22 @@ def validate_plan(
         if step.action == "tool":
             name = str(step.args.get("name", ""))
             if name and name not in allowed:
-                hint = (
-                    " (install, uninstall and open-URL need QA_ALLOW_UNSAFE_TOOLS=1)"
-                    if name in UNSAFE_TOOLS
-                    else ""
-                )
+                hint = " (install, uninstall and open-URL need QA_ALLOW_UNSAFE_TOOLS=1)" if name in UNSAFE_TOOLS else ""
                 errors.append(f"{where}: tool {name!r} is not allowed{hint}")
             elif name and server_tools and name not in server_tools:
                 errors.append(f"{where}: the device server has no tool {name!r}")
             elif not isinstance(step.args.get("args", {}), dict):
                 errors.append(f"{where}: args must be an object")
     return errors
+
+
+def mark_cold_starts(plan: Plan) -> Plan:
+    """Each driver's first app launch of an attempt is a cold start (terminate, then launch),
+    so a replanned attempt or a second run does not inherit what the last one left on screen."""
+    seen: set[int] = set()
+    for step in plan.steps:
+        if step.action == "launch_app" and step.driver not in seen:
+            step.args.setdefault("cold_start", True)
+        if step.action == "launch_app":
+            seen.add(step.driver)
+    return plan

@@ -24,11 +24,23 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+MIN_SECRET_LEN = 4  # shorter values cannot be told apart from ordinary text
+
+
+def redact(value: Any, secrets: list[str]) -> Any:
+    """Replace secrets inside every string of a JSON-like structure (keys and values)."""
+    usable = [s for s in secrets if len(s) >= MIN_SECRET_LEN]
+    if not usable:
+        return value
+    if isinstance(value, str):
+        for secret in usable:
+            value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {redact(k, usable): redact(v, usable) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, usable) for v in value]
+    return value
 
 
 REPORT_KEYS = (
@@ -63,8 +75,8 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_reports(folder: Path, state: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
     """Blocking file IO: call through asyncio.to_thread from async code."""
     folder.mkdir(parents=True, exist_ok=True)
-    data = json.loads(redact(json.dumps(build_report(state), ensure_ascii=False), secrets))
+    data = redact(build_report(state), secrets)
     _atomic_write(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
-    _atomic_write(folder / "junit.xml", redact(render_junit(data, folder), secrets))
-    _atomic_write(folder / "report.html", redact(render_html(data, folder), secrets))
+    _atomic_write(folder / "junit.xml", render_junit(data, folder))
+    _atomic_write(folder / "report.html", render_html(data, folder))
     return data
