@@ -111,6 +111,9 @@ class Context(BaseSettings):
     jira_writeback: bool = Field(
         default=False, validation_alias="JIRA_WRITEBACK", description="Comment the verdict on the ticket"
     )
+    device_pool: str | None = Field(
+        default=None, description="Batch runs: lease devices from this in-process pool (set by `qa-agent batch`)"
+    )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
 

@@ -16,6 +16,7 @@ from graph.context import Context, context_of
 from graph.state import QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.leases import leaser_for
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
@@ -85,6 +86,9 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
         }
     try:
+        leaser = leaser_for(ctx.device_pool)
+        if leaser is not None:  # a batch: only the devices leased to this run
+            devices = await leaser.acquire(state["run_id"], plan.drivers_needed)
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}

@@ -216,6 +216,45 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from qa_agent.batch import JiraError, keys_for_jql, run_batch
+
+    console = Console(highlight=False)
+    overrides: dict[str, object] = {}
+    if args.devices:
+        overrides["sim_devices"] = args.devices
+    ctx = _context(console, **overrides)
+    if ctx is None:
+        return USAGE_ERROR
+    keys = list(args.keys)
+    if args.jql:
+        try:
+            keys += asyncio.run(keys_for_jql(ctx, args.jql, args.limit))
+        except JiraError as exc:
+            console.print(f"[red]cannot search Jira:[/red] {exc}")
+            return USAGE_ERROR
+    if not keys:
+        console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
+        return USAGE_ERROR
+    console.print(f"batch of {len(keys)} ticket(s): {', '.join(keys)}")
+    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
+    table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
+    for column in ("ticket", "verdict", "devices", "steps", "report"):
+        table.add_column(column, overflow="fold")
+    for o in batch.outcomes:
+        drivers = o.state.get("drivers") or []
+        table.add_row(
+            str(o.state.get("ticket_key", "")),
+            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
+            ", ".join(d.device for d in drivers),
+            str(len(o.state.get("results") or [])),
+            str(Path(o.report_dir or "-") / "report.html"),
+        )
+    console.print(table)
+    console.print(f"junit: {batch.folder / 'junit.xml'}")
+    return batch.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa-agent", description="Autonomous mobile QA agent")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list recent runs and their state")
     runs.add_argument("--limit", type=int, default=20)
     runs.set_defaults(handler=cmd_runs)
+
+    batch = sub.add_parser("batch", help="run many tickets concurrently over a pool of devices")
+    batch.add_argument("keys", nargs="*", help="ticket keys")
+    batch.add_argument("--jql", help="select tickets with JQL, e.g. 'labels = smoke ORDER BY key'")
+    batch.add_argument("--limit", type=int, default=100, help="at most this many tickets from --jql")
+    batch.add_argument("--concurrency", type=int, help="tickets at once (default: one per device)")
+    batch.add_argument("--devices", type=int, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
+    batch.set_defaults(handler=cmd_batch)
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")
     demo.add_argument("keys", nargs="*", help="ticket keys (default: every example ticket)")

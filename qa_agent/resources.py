@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from qa_agent.devices.leases import release_everywhere
 from qa_agent.devices.pool import close_pool
 from qa_agent.jira_client import close_run_jira
 
@@ -12,6 +13,7 @@ from qa_agent.jira_client import close_run_jira
 async def close_run(run_id: str) -> None:
     await close_pool(run_id)
     await close_run_jira(run_id)
+    await release_everywhere(run_id)
 
 
 @asynccontextmanager

@@ -71,7 +71,7 @@ def _config(run_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": run_id}, "recursion_limit": 1000}
 
 
-async def _drive(
+async def drive(
     graph: CompiledStateGraph[Any, Any, Any, Any],
     payload: InputState | Command[Any] | None,
     ctx: Context,
@@ -111,7 +111,7 @@ async def run_ticket(
     if on_event is not None:
         on_event({"event": "run_start", "run_id": run_id, "ticket_key": key})
     async with durable_graph(ctx) as graph:
-        return await _drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
+        return await drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
 
 
 class UnknownRun(LookupError):
@@ -141,7 +141,7 @@ async def resume_run(
         if on_event is not None:
             on_event({"event": "run_resume", "run_id": run_id, "next": list(snapshot.next)})
         payload: Command[Any] | None = Command(resume=decision) if snapshot.interrupts else None
-        return await _drive(graph, payload, ctx, run_id, on_event)
+        return await drive(graph, payload, ctx, run_id, on_event)
 
 
 async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:

@@ -1,0 +1,117 @@
+"""Many tickets at once over a pool of devices: leases, one junit.xml, a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph.context import Context
+from qa_agent.devices.calls import CallPolicy, call_tool
+from qa_agent.devices.discovery import parse_device_ids
+from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
+from qa_agent.devices.pool import close_pool, pool_for
+from qa_agent.jira_client import JiraError, call_jira, jira_session
+from qa_agent.reports.junit import render_junit_suite
+from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
+from qa_agent.verdicts import blocked
+
+
+@dataclass
+class BatchOutcome:
+    batch_id: str
+    outcomes: list[RunOutcome]
+    folder: Path
+    devices: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        results = {o.verdict.result for o in self.outcomes}
+        if "failure" in results:
+            return EXIT_CODES["failure"]
+        return EXIT_CODES["blocked"] if "blocked" in results else EXIT_CODES["success"]
+
+
+async def keys_for_jql(ctx: Context, jql: str, limit: int = 100) -> list[str]:
+    keys: list[str] = []
+    async with jira_session(ctx) as session:
+        while len(keys) < limit:
+            page = json.loads(
+                await call_jira(
+                    session, "jira_search", {"jql": jql, "limit": min(50, limit - len(keys)), "start_at": len(keys)}
+                )
+            )
+            issues = page.get("issues") or []
+            keys += [str(i["key"]) for i in issues if i.get("key")]
+            if not issues or len(keys) >= int(page.get("total", 0)):
+                break
+    return keys
+
+
+async def _devices(ctx: Context, batch_id: str) -> list[str]:
+    pool = pool_for(batch_id, ctx)
+    try:
+        session = await pool.session("probe")
+        policy = CallPolicy(
+            timeout_s=30.0, attempts=2, backoff_base_s=0.5, allowed=frozenset({"mobile_list_available_devices"})
+        )
+        outcome = await call_tool(session, "mobile_list_available_devices", {}, policy)
+        return parse_device_ids(outcome.text) if outcome.ok else []
+    finally:
+        await close_pool(batch_id)
+
+
+async def run_batch(
+    ctx: Context, keys: list[str], *, concurrency: int | None = None, on_event: ProgressFn | None = None
+) -> BatchOutcome:
+    batch_id = f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    folder = Path(ctx.report_root) / batch_id
+    async with AsyncExitStack() as stack:
+        if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url):
+            from qa_agent.sim.process import simulator_process
+
+            sim = await stack.enter_async_context(
+                simulator_process(devices=ctx.sim_devices, apps_dir=ctx.sim_apps_dir, extra_args=list(ctx.sim_args))
+            )
+            ctx = ctx.model_copy(update={"mobile_mcp_url": sim.url})
+        devices = await _devices(ctx, batch_id)
+        leaser = DeviceLeaser(devices)
+        register_leaser(batch_id, leaser)
+        stack.callback(forget_leaser, batch_id)
+        ctx = ctx.model_copy(update={"device_pool": batch_id})
+        graph = await stack.enter_async_context(durable_graph(ctx))
+        limit = asyncio.Semaphore(max(1, concurrency or len(devices) or 1))
+
+        async def one(key: str, index: int) -> RunOutcome:
+            run_id = f"{batch_id}-{index:03d}-{key}"
+            async with limit:
+                try:
+                    return await drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
+                except Exception as exc:  # one broken run must not lose the others' verdicts
+                    return RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
+
+        outcomes = list(await asyncio.gather(*(one(k, i) for i, k in enumerate(keys, start=1))))
+    await asyncio.to_thread(_write_junit, folder, batch_id, outcomes)
+    return BatchOutcome(batch_id, outcomes, folder, devices)
+
+
+def _write_junit(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
+    runs: list[tuple[dict[str, Any], Path]] = []
+    for o in outcomes:
+        report = Path(o.report_dir or "") / "report.json"
+        data: dict[str, Any] = (
+            json.loads(report.read_text(encoding="utf-8"))
+            if o.report_dir and report.is_file()
+            else {"ticket_key": o.state.get("ticket_key", ""), "verdict": o.verdict.model_dump()}
+        )
+        runs.append((data, Path(o.report_dir or folder)))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "junit.xml").write_text(render_junit_suite(batch_id, runs), encoding="utf-8")
+
+
+__all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch"]
