@@ -28,5 +28,14 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Runs every benchmark (under 10 minutes on 2 cores) and rewrites BENCHMARKS.md from their output.
+bench: $(STAMP)
+	mkdir -p bench/out
+	$(BIN)/python bench/executor_efficiency.py --reps 3 --floor --ablation 32 --profile 32 \
+		--json bench/out/executor_efficiency.json > bench/out/executor_efficiency.md
+	$(BIN)/python bench/reference_vs_agent.py --reps 3 \
+		--json bench/out/reference_vs_agent.json > bench/out/reference_vs_agent.md
+	$(BIN)/python bench/assemble.py
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
