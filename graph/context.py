@@ -140,6 +140,15 @@ class Context(BaseSettings):
         data.setdefault("driver_packages", packages)
         return data
 
+    @classmethod
+    def model_json_schema(cls, by_alias: bool | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Field names (`approve_plan`), not environment names (`APPROVE_PLAN`), by default.
+
+        The LangGraph server keeps only the context keys this schema lists (and Studio edits
+        them), so with aliases `context={"approve_plan": True}` was silently dropped.
+        """
+        return super().model_json_schema(False if by_alias is None else by_alias, *args, **kwargs)
+
     @property
     def mobile_mcp_args(self) -> list[str]:
         return list(json.loads(self.mobile_mcp_args_json)) if self.mobile_mcp_args_json else []

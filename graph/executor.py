@@ -36,7 +36,6 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
             "steps": [s for s in segments[index] if s.driver == driver],
             "segment": index,
             "attempt": attempt,
-            "device_tools": state.get("device_tools", {}),
         }
         sends.append(Send("lane", lane))
     return sends

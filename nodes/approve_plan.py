@@ -21,6 +21,7 @@ from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.planning.validate import validate_plan
+from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
 
 HOW = 'resume with {"action": "approve"}, {"action": "edit", "plan": {...}} or {"action": "reject", "reason": "..."}'
@@ -35,6 +36,9 @@ def _decision(raw: Any) -> dict[str, Any]:
 async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     plan = state["plan"]
+    # A person may take hours, or never answer: hold no device session (or embedded simulator)
+    # meanwhile. Safe to repeat, as the node re-runs on resume; lanes reconnect on first use.
+    await close_run(state["run_id"])
     raw = interrupt(
         {
             "run_id": state.get("run_id"),

@@ -26,6 +26,7 @@ async def discover_devices(state: QAState, runtime: Runtime[Context]) -> dict[st
     try:
         session = await pool.session("driver-1")
         schemas = tool_schemas((await session.list_tools()).tools)
+        pool.remember_schemas(schemas)
     except Exception as exc:
         await pool.drop("driver-1")
         return {"verdict": blocked(f"device MCP server unreachable ({pool.transport}): {describe(exc)}")}

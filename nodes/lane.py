@@ -30,7 +30,6 @@ class LaneInput(TypedDict):
     steps: list[Step]
     segment: int
     attempt: int
-    device_tools: dict[str, dict[str, Any]]
 
 
 class LaneState(LaneInput, total=False):
@@ -84,7 +83,7 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             driver=state["driver"],
             device=state["device"],
             package=state.get("package"),
-            schemas=state["device_tools"],
+            schemas=await pool.schemas(key),
             get_session=get_session,
             reconnect=reconnect,
             evidence_dir=evidence_dir(ctx, state["run_id"]),

@@ -7,16 +7,18 @@ decides whether it may run.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from graph.context import Context, context_of
-from graph.state import QAState, TicketSummary
+from graph.state import DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.leases import leaser_for
+from qa_agent.devices.pool import pool_for
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
@@ -92,4 +94,13 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}
+    await _warm_up(ctx, state["run_id"], drivers)
     return update | {"plan": plan, "drivers": drivers}
+
+
+async def _warm_up(ctx: Context, run_id: str, drivers: list[DriverAssignment]) -> None:
+    """Open every driver's session now, together, instead of in each lane's first step.
+
+    Best effort: a session that cannot open is reported by the lane that needs it."""
+    pool = pool_for(run_id, ctx)
+    await asyncio.gather(*(pool.session(f"driver-{d.driver}") for d in drivers), return_exceptions=True)

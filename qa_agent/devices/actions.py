@@ -19,6 +19,7 @@ from mcp import ClientSession
 from graph.context import Context
 from graph.state import ErrorClass, Evidence, Step, StepResult, StepStatus
 from qa_agent.devices.calls import (
+    UNSAFE_TOOLS,
     CallOutcome,
     CallPolicy,
     SessionLost,
@@ -68,6 +69,10 @@ class LaneDriver:
             backoff_base_s=self.ctx.step_backoff_base_s,
             allowed=allowed_tools(self.ctx.allow_unsafe_tools),
         )
+        if tool not in policy.allowed:  # enforced here whatever the plan says (validated or not)
+            refused = await call_tool(await self.get_session(), tool, final_args, policy)
+            cls: ErrorClass = "cannot_run" if tool in UNSAFE_TOOLS else "plan_defect"
+            raise StepFailed("blocked", cls, f"refused: {refused.text}")
         if tool not in self.schemas and self.schemas and tool in policy.allowed:
             raise StepFailed("blocked", "plan_defect", f"the device server has no tool {tool!r}")
         outcome = await self._send(tool, final_args, policy)
@@ -268,10 +273,12 @@ async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> 
     except (KeyError, ValueError, TypeError) as exc:
         status, error_class, message = "blocked", "plan_defect", f"malformed step arguments: {exc!r}"
     evidence: Evidence | None = None
-    is_assertion = step.action in ("assert_visible", "assert_not_visible")
-    if status != "passed" or is_assertion:
+    # Evidence where it proves something: every failure, and assertions that back an expected
+    # result (a passing precondition check keeps its element list, no screenshot).
+    proves = step.action in ("assert_visible", "assert_not_visible") and bool(step.covers)
+    if status != "passed" or proves or step.action in ("assert_visible", "assert_not_visible"):
         name = f"a{attempt}-{step.id}-d{d.driver}"
-        shot = await d.screenshot(name) if error_class != "cannot_run" else None
+        shot = await d.screenshot(name) if error_class != "cannot_run" and (status != "passed" or proves) else None
         evidence = Evidence(
             screenshot=shot,
             elements=truncate(d.last_elements_text, 4000, 80) if d.last_elements_text else None,

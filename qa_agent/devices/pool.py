@@ -14,7 +14,7 @@ from mcp import ClientSession
 
 from graph.context import Context
 from qa_agent.devices.owned import OwnedResource
-from qa_agent.devices.sessions import open_http_session, open_stdio_session
+from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
 
 OPEN_TIMEOUT_S = 60.0
 
@@ -26,6 +26,7 @@ class DevicePool:
         self._simulator: OwnedResource[Any] | None = None
         self._sessions: dict[str, OwnedResource[ClientSession]] = {}
         self._lock = asyncio.Lock()
+        self._schemas: dict[str, dict[str, Any]] | None = None
 
     @property
     def transport(self) -> str:
@@ -67,11 +68,19 @@ class DevicePool:
                 await owned.aclose()
                 owned = None
             if owned is None:
-                owned = OwnedResource(
-                    await self._factory(), name=f"device MCP session {key} ({self.transport})"
-                )
+                owned = OwnedResource(await self._factory(), name=f"device MCP session {key} ({self.transport})")
                 self._sessions[key] = owned
         return await owned.open(OPEN_TIMEOUT_S)
+
+    def remember_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
+        self._schemas = schemas
+
+    async def schemas(self, key: str) -> dict[str, dict[str, Any]]:
+        """The server's tool schemas, listed once per run (again after a resume in a new process)."""
+        if self._schemas is None:
+            session = await self.session(key)
+            self._schemas = tool_schemas((await session.list_tools()).tools)
+        return self._schemas
 
     async def drop(self, key: str) -> None:
         """Forget a broken session so the next call reconnects."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 import httpx
@@ -24,13 +26,22 @@ async def open_stdio_session(
         yield session
 
 
+@cache
+def verified_tls() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one reads the CA bundle (tens of ms of
+    CPU), which every new HTTP client would otherwise repeat while the other lanes wait."""
+    return ssl.create_default_context()
+
+
 @asynccontextmanager
 async def open_http_session(
     url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 30.0
 ) -> AsyncIterator[ClientSession]:
     timeout = httpx.Timeout(timeout_s, read=300.0)
     async with (
-        httpx.AsyncClient(headers=dict(headers or {}), timeout=timeout, follow_redirects=False) as http,
+        httpx.AsyncClient(
+            headers=dict(headers or {}), timeout=timeout, follow_redirects=False, verify=verified_tls()
+        ) as http,
         streamable_http_client(url, http_client=http) as (read, write, _),
         ClientSession(read, write) as session,
     ):

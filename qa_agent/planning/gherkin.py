@@ -54,9 +54,7 @@ def _q(name: str) -> str:
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "launch_app",
-        re.compile(
-            rf"^(?:opens|launches|starts)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$", re.I
-        ),
+        re.compile(rf"^(?:opens|launches|starts)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$", re.I),
     ),
     (
         "terminate_app",
@@ -81,9 +79,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("tap_text", re.compile(rf"^(?:taps|clicks|presses|selects)\s+(?:on\s+)?{_q('target')}$", re.I)),
     (
         "type_into",
-        re.compile(
-            rf"^(?:types|enters|fills in)\s+{_q('text')}\s+(?:into|in)\s+(?:the\s+)?{_q('target')}$", re.I
-        ),
+        re.compile(rf"^(?:types|enters|fills in)\s+{_q('text')}\s+(?:into|in)\s+(?:the\s+)?{_q('target')}$", re.I),
     ),
     ("type_text", re.compile(rf"^(?:types|enters)\s+{_q('text')}$", re.I)),
     ("swipe", re.compile(r"^swipes\s+(?P<direction>up|down|left|right)$", re.I)),
@@ -162,9 +158,7 @@ def _action(driver: int, phrase: str, line_no: int) -> tuple[str, dict[str, obje
             if "within" in g:
                 args["timeout_s"] = float(g["within"])
         return action, args
-    raise GherkinError(
-        f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}"
-    )
+    raise GherkinError(f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}")
 
 
 def compile_gherkin(text: str) -> Plan:
@@ -174,16 +168,13 @@ def compile_gherkin(text: str) -> Plan:
     phase = ""
     prev_driver_set: set[int] | None = None
     prev_parallel = False
+    group_checks_only = False
     counter = 0
 
-    def add(
-        driver: int, action: str, args: dict[str, object], expect: str, covers: list[int], grp: int
-    ) -> None:
+    def add(driver: int, action: str, args: dict[str, object], expect: str, covers: list[int], grp: int) -> None:
         nonlocal counter
         counter += 1
-        out.steps.append(
-            Step(id=f"S{counter}", driver=driver, action=action, args=args, expect=expect, covers=covers)
-        )
+        out.steps.append(Step(id=f"S{counter}", driver=driver, action=action, args=args, expect=expect, covers=covers))
         out.group_of.append(grp)
 
     for line_no, raw in enumerate(text.splitlines(), start=1):
@@ -209,15 +200,18 @@ def compile_gherkin(text: str) -> Plan:
         drivers_here = {d for ds, _ in parsed for d in ds}
         parallel = bool(while_m) or len(drivers_here) > 1
         same_phase_given = new_phase == "given" and phase == "given"
-        joins_group = (
-            prev_driver_set is not None
-            and not parallel
-            and not prev_parallel
-            and (same_phase_given or drivers_here == prev_driver_set)
+        compiled = [(d, *_action(d, rest, line_no)) for ds, rest in parsed for d in ds]
+        checks_only = not while_m and all(a.startswith("assert_") for _, a, _ in compiled)
+        joins_group = prev_driver_set is not None and (
+            # checks change nothing, so checks by different users may run side by side
+            (checks_only and group_checks_only)
+            or (not parallel and not prev_parallel and (same_phase_given or drivers_here == prev_driver_set))
         )
         if prev_driver_set is not None and not joins_group:
             group += 1
-        compiled = [(d, *_action(d, rest, line_no)) for ds, rest in parsed for d in ds]
+            group_checks_only = checks_only
+        else:
+            group_checks_only = group_checks_only and checks_only
         has_assertion = any(a.startswith("assert_") for _, a, _ in compiled)
         covers: list[int] = []
         if is_then and has_assertion:
@@ -231,7 +225,8 @@ def compile_gherkin(text: str) -> Plan:
         for driver, action, args in compiled:
             add(driver, action, args, body, covers if action.startswith("assert_") else [], group)
         phase = new_phase
-        prev_driver_set = drivers_here if not same_phase_given else (prev_driver_set or set()) | drivers_here
+        merged = joins_group and (same_phase_given or checks_only)
+        prev_driver_set = (prev_driver_set or set()) | drivers_here if merged else drivers_here
         prev_parallel = parallel
 
     if not out.steps:

@@ -80,12 +80,24 @@ def test_vocabulary(line: str, action: str, args: dict[str, object]) -> None:
 
 
 def test_unknown_step_names_the_line_and_the_vocabulary() -> None:
-    with pytest.raises(
-        GherkinError, match=r"line 2: cannot compile step 'juggles three balls' for user1.*Known steps"
-    ):
+    with pytest.raises(GherkinError, match=r"line 2: cannot compile step 'juggles three balls' for user1.*Known steps"):
         compile_gherkin("Given user1 opens the app\nWhen user1 juggles three balls\n")
 
 
 def test_free_text_is_not_gherkin() -> None:
     assert not looks_like_gherkin(details("PTT-4"))
     assert looks_like_gherkin(details("PTT-1"))
+
+
+def test_checks_by_different_users_share_a_segment_but_actions_do_not() -> None:
+    plan = compile_gherkin(
+        'Given user1 opens the app\nAnd user2 opens the app\nWhen user1 sees "A"\nAnd user2 sees "B"\n'
+        'When user2 taps "Send"\nThen user1 sees "C"\n'
+    )
+    shape = [[(s.driver, s.action) for s in seg] for seg in plan.segments()]
+    assert shape == [
+        [(1, "launch_app"), (2, "launch_app")],
+        [(1, "assert_visible"), (2, "assert_visible")],
+        [(2, "tap_text")],
+        [(1, "assert_visible")],
+    ]
