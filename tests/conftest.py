@@ -18,9 +18,9 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith(
-            ("JIRA_", "MOBILE_MCP", "LLM_", "OPENAI_", "FORCE_DEVICE_DRIVER", "QA_", "MAX_REPLANS")
-        ) or (name.startswith("DRIVER") and name.endswith("_PACKAGE")):
+        if name.startswith(("JIRA_", "MOBILE_MCP", "LLM_", "OPENAI_", "FORCE_DEVICE_DRIVER", "QA_", "MAX_REPLANS")) or (
+            name.startswith("DRIVER") and name.endswith("_PACKAGE")
+        ):
             monkeypatch.delenv(name, raising=False)
     for name in ("GLOBAL_PACKAGE", "TICKET_KEY", "PROXY_URL", "PROMPT_LANG"):
         monkeypatch.delenv(name, raising=False)

@@ -305,8 +305,7 @@ class _Parser:
         field_id = self.catalog.resolve_field(tok.text, quoted=tok.kind is Tok.STRING)
         if field_id is None:
             raise JQLError(
-                f"Field '{tok.text}' does not exist or you do not have permission to view it "
-                f"(position {tok.pos})."
+                f"Field '{tok.text}' does not exist or you do not have permission to view it (position {tok.pos})."
             )
         return field_id, tok.text
 

@@ -111,9 +111,7 @@ class Ticket(_Strict):
     @classmethod
     def _key_pattern(cls, value: str) -> str:
         if not ISSUE_KEY_RE.match(value):
-            raise ValueError(
-                f"{value!r} is not a Jira issue key like 'PTT-1' (pattern {ISSUE_KEY_RE.pattern})"
-            )
+            raise ValueError(f"{value!r} is not a Jira issue key like 'PTT-1' (pattern {ISSUE_KEY_RE.pattern})")
         return value
 
     @field_validator("created", "updated", mode="before")
@@ -172,9 +170,7 @@ def load_ticket(path: Path) -> Ticket:
     try:
         return Ticket.model_validate(data)
     except ValidationError as exc:
-        raise TicketFileError(
-            f"Ticket file {path} does not follow the ticket schema:\n{_describe(exc)}"
-        ) from exc
+        raise TicketFileError(f"Ticket file {path} does not follow the ticket schema:\n{_describe(exc)}") from exc
 
 
 class _TicketDumper(yaml.SafeDumper):

@@ -13,9 +13,7 @@ from typing import Any
 
 # The default ``fields`` value as advertised (a Python set joined with ',' upstream, so its
 # order is whatever the captured process produced).
-DEFAULT_FIELDS_PARAM = (
-    "labels,created,description,status,priority,updated,versions,summary,assignee,reporter,issuetype"
-)
+DEFAULT_FIELDS_PARAM = "labels,created,description,status,priority,updated,versions,summary,assignee,reporter,issuetype"
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "properties": {"result": {"type": "string"}},

@@ -66,9 +66,7 @@ class TicketStore:
     def _ticket_files(self) -> list[Path]:
         if not self.directory.is_dir():
             raise TicketFileError(f"Tickets directory {self.directory} does not exist")
-        return sorted(
-            p for p in self.directory.iterdir() if p.suffix in TICKET_SUFFIXES and not p.name.startswith(".")
-        )
+        return sorted(p for p in self.directory.iterdir() if p.suffix in TICKET_SUFFIXES and not p.name.startswith("."))
 
     def _load(self, path: Path) -> Ticket:
         try:
@@ -95,10 +93,7 @@ class TicketStore:
                 raise TicketFileError(f"Issue key {ticket.key} is defined twice: in {other} and in {path}")
             by_key[ticket.key] = (ticket, path)
         ordered = sorted(by_key.values(), key=lambda item: _key_order(item[0].key))
-        return [
-            StoredTicket(ticket, path, str(FIRST_ISSUE_ID + index))
-            for index, (ticket, path) in enumerate(ordered)
-        ]
+        return [StoredTicket(ticket, path, str(FIRST_ISSUE_ID + index)) for index, (ticket, path) in enumerate(ordered)]
 
     def get(self, key: str) -> StoredTicket:
         for stored in self.snapshot():
@@ -137,9 +132,7 @@ class TicketStore:
 
         def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:
             now = _now()
-            comment = Comment(
-                id=str(_next_comment_id(everything)), author=author, created=now, body=body_wiki
-            )
+            comment = Comment(id=str(_next_comment_id(everything)), author=author, created=now, body=body_wiki)
             created_holder.append(comment)
             return ticket.model_copy(update={"comments": [*ticket.comments, comment], "updated": now})
 

@@ -196,9 +196,7 @@ class JiraTools:
         sections = _csv(include)
         if "all" in sections:
             sections |= {"comments", "transitions"}
-        with_comments = (
-            selection.is_default or selection.all or "comment" in selection.names or "comments" in sections
-        )
+        with_comments = selection.is_default or selection.all or "comment" in selection.names or "comments" in sections
         expands = _csv(expand)
         return simplify_issue(
             stored.ticket,

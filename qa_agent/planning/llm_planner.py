@@ -48,9 +48,7 @@ def _ticket_message(summary: TicketSummary, packages: dict[int, str | None]) -> 
 
 
 def _previous_attempt(previous: Attempt, max_chars: int) -> str:
-    lines = [
-        f"Attempt {previous.attempt + 1} ended {previous.verdict.result}: {previous.verdict.justification}"
-    ]
+    lines = [f"Attempt {previous.attempt + 1} ended {previous.verdict.result}: {previous.verdict.justification}"]
     for r in previous.results:
         lines.append(f"- {r.step_id} driver {r.driver} {r.action}: {r.status}. {r.message[:600]}")
         if r.status != "passed" and r.evidence and r.evidence.elements:

@@ -48,11 +48,7 @@ def _rel(path: str | None, folder: Path) -> str | None:
 def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
     shot = _rel((result.get("evidence") or {}).get("screenshot"), folder)
-    img = (
-        f'<img class="shot" src="{escape(shot)}" alt="screenshot of {escape(result["step_id"])}">'
-        if shot
-        else ""
-    )
+    img = f'<img class="shot" src="{escape(shot)}" alt="screenshot of {escape(result["step_id"])}">' if shot else ""
     duration = result["ended_at"] - result["started_at"]
     return (
         f'<div class="step {escape(result["status"])}"><b>{escape(result["step_id"])}</b> '
@@ -66,17 +62,13 @@ def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: 
     steps = {s["id"]: s for s in plan.get("steps", [])}
     drivers = sorted({s["driver"] for s in plan.get("steps", [])} | {r["driver"] for r in results})
     devices = {r["driver"]: r.get("device") for r in results}
-    head = "".join(
-        f"<th>driver {d}<br><small>{escape(str(devices.get(d) or ''))}</small></th>" for d in drivers
-    )
+    head = "".join(f"<th>driver {d}<br><small>{escape(str(devices.get(d) or ''))}</small></th>" for d in drivers)
     rows = []
     for seg in sorted({r["segment"] for r in results}):
         cells = []
         for d in drivers:
             mine = [r for r in results if r["segment"] == seg and r["driver"] == d]
-            cells.append(
-                "<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder) for r in mine) + "</td>"
-            )
+            cells.append("<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder) for r in mine) + "</td>")
         rows.append(f'<tr><td class="seg">segment {seg + 1}</td>{"".join(cells)}</tr>')
     return f"<table><tr><th>barrier</th>{head}</tr>{''.join(rows)}</table>"
 
@@ -94,14 +86,10 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
         f"{escape(verdict.get('justification', ''))}</div>",
     ]
     if verdict.get("evidence"):
-        parts.append(
-            "<h2>Evidence</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in verdict["evidence"]) + "</ul>"
-        )
+        parts.append("<h2>Evidence</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in verdict["evidence"]) + "</ul>")
     expected = summary.get("expected_results") or []
     if expected:
-        parts.append(
-            "<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>"
-        )
+        parts.append("<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>")
     history = data.get("history") or []
     for entry in history:
         label = f"Attempt {entry['attempt'] + 1}" + (
@@ -118,8 +106,7 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
             for n, u in usage.items()
         )
         parts.append(
-            "<h2>LLM usage</h2><table><tr><th>node</th><th>calls</th><th>in</th><th>out</th></tr>"
-            f"{rows}</table>"
+            f"<h2>LLM usage</h2><table><tr><th>node</th><th>calls</th><th>in</th><th>out</th></tr>{rows}</table>"
         )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

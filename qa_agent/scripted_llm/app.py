@@ -117,9 +117,7 @@ def build_app(state: ScriptState, *, api_key: str | None = None) -> Starlette:
             state.record(base_record(request, 401))
             return _unauthorized()
         state.record(base_record(request, 200))
-        data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "scripted-llm"} for name in state.models
-        ]
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "scripted-llm"} for name in state.models]
         return JSONResponse({"object": "list", "data": data})
 
     async def health(request: Request) -> Response:

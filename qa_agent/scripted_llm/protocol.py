@@ -244,8 +244,6 @@ def sse_lines(chunks: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def error_body(
-    status: int, message: str, *, code: str | None = None, type_: str | None = None
-) -> dict[str, Any]:
+def error_body(status: int, message: str, *, code: str | None = None, type_: str | None = None) -> dict[str, Any]:
     kind = type_ or _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}

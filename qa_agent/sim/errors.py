@@ -68,6 +68,4 @@ def device_not_found(device: str) -> ActionableError:
 
 def transient_failure(device: str) -> ToolFailure:
     """The injected transient fault (knob ``error_rate``)."""
-    return ToolFailure(
-        f"device offline: {device} is temporarily unreachable (simulated transient fault), try again"
-    )
+    return ToolFailure(f"device offline: {device} is temporarily unreachable (simulated transient fault), try again")

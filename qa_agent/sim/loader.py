@@ -47,10 +47,7 @@ def _merge_elements(base: list[Any], override: list[Any], where: str) -> list[An
             out = [e for e in out if (e.get("key") or e.get("field") or e.get("identifier")) != key]
             continue
         for i, existing in enumerate(out):
-            if (
-                key is not None
-                and (existing.get("key") or existing.get("field") or existing.get("identifier")) == key
-            ):
+            if key is not None and (existing.get("key") or existing.get("field") or existing.get("identifier")) == key:
                 out[i] = _deep_merge(existing, el, where)
                 break
         else:

@@ -40,9 +40,7 @@ def draw_screen(views: list[ElementView], *, title: str, status: str) -> Image.I
             d.text((tx, ty), text, fill=colour, font=font)
             continue
         if kind == "EditText":
-            d.rectangle(
-                box, outline=(26, 115, 232) if v.focused else (150, 150, 150), width=6 if v.focused else 3
-            )
+            d.rectangle(box, outline=(26, 115, 232) if v.focused else (150, 150, 150), width=6 if v.focused else 3)
             text, colour = (v.text, (20, 20, 20)) if v.text else (v.hint or v.label, (150, 150, 150))
         elif v.launches is not None:
             d.rounded_rectangle([v.x + 50, v.y, v.x + 170, v.y + 120], radius=30, fill=(66, 133, 244))

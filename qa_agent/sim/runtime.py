@@ -118,9 +118,7 @@ class Runtime:
         model = device.installed[package]
         if package not in device.running:
             device.running[package] = self._new_run(model)
-            device.add_log(
-                "ActivityManager", f"Start proc {device.pid(package)}:{package}/u0a{100 + len(device.pids)}"
-            )
+            device.add_log("ActivityManager", f"Start proc {device.pid(package)}:{package}/u0a{100 + len(device.pids)}")
         device.foreground = package
         device.add_log("ActivityTaskManager", f"START u0 {{cmp={package}/.MainActivity}}")
 
@@ -154,14 +152,10 @@ class Runtime:
                 return  # the app was terminated meanwhile
             self._apply(device, package, run, effect, extra)
 
-    def _later(
-        self, device: Device, package: str, effect: Effect, extra: dict[str, Any]
-    ) -> Callable[[], None]:
+    def _later(self, device: Device, package: str, effect: Effect, extra: dict[str, Any]) -> Callable[[], None]:
         return lambda: self.run_effects(device, package, [effect], extra)
 
-    def _apply(
-        self, device: Device, package: str, run: AppRun, effect: Effect, extra: dict[str, Any] | None
-    ) -> None:
+    def _apply(self, device: Device, package: str, run: AppRun, effect: Effect, extra: dict[str, Any] | None) -> None:
         ctx = self.context(device, package, extra)
         model = run.model
         try:
@@ -227,9 +221,7 @@ class Runtime:
             f"java.lang.RuntimeException: {message}\n"
         )
         device.crashes.append(Crash(id=f"{stamp}_{pid}", process=package, timestamp=stamp, content=content))
-        device.add_log(
-            "AndroidRuntime", f"FATAL EXCEPTION: main Process: {package}", level="Error", process=package
-        )
+        device.add_log("AndroidRuntime", f"FATAL EXCEPTION: main Process: {package}", level="Error", process=package)
         self.terminate(device, package)
 
     # ------------------------------------------------------------------ input

@@ -133,9 +133,7 @@ def _check(value: Any, schema: dict[str, Any], path: str, issues: list[str]) -> 
             issues.append(f"Too small: expected array to have >={schema['minItems']} items{at}")
         item_schema = schema.get("items")
         if isinstance(item_schema, dict):
-            return [
-                _check(v, item_schema, f"{path}.{i}" if path else str(i), issues) for i, v in enumerate(value)
-            ]
+            return [_check(v, item_schema, f"{path}.{i}" if path else str(i), issues) for i, v in enumerate(value)]
         return value
     if typ == "object":
         if not isinstance(value, dict):
@@ -148,9 +146,7 @@ def _check(value: Any, schema: dict[str, Any], path: str, issues: list[str]) -> 
     return value
 
 
-def _check_object(
-    value: dict[str, Any], schema: dict[str, Any], path: str, issues: list[str]
-) -> dict[str, Any]:
+def _check_object(value: dict[str, Any], schema: dict[str, Any], path: str, issues: list[str]) -> dict[str, Any]:
     props: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
     out: dict[str, Any] = {}

@@ -83,9 +83,7 @@ async def test_process_helper_health_and_tools(tickets: Path) -> None:
 
 async def test_comments_persist_across_restart(tickets: Path) -> None:
     async with jira_server_process(tickets) as server, http_session(server.url) as session:
-        added = await call(
-            session, "jira_add_comment", issue_key="PTT-1", body="**Verdict**: PASS\n\n- step 1 ok"
-        )
+        added = await call(session, "jira_add_comment", issue_key="PTT-1", body="**Verdict**: PASS\n\n- step 1 ok")
         assert list(added) == ["id", "body", "created", "author"]
         assert added["author"] == "QA Agent"
         assert added["body"] == "**Verdict**: PASS\n\n- step 1 ok"
@@ -143,9 +141,7 @@ async def test_transitions_follow_the_workflow_and_persist(tickets: Path) -> Non
         )
         assert done["issue"]["status"]["name"] == "Done"
         assert done["issue"]["comments"][-1]["body"] == "Verified by agent"
-        assert await call(session, "jira_get_transitions", issue_key="PTT-2") == [
-            {"id": 41, "name": "Reopen"}
-        ]
+        assert await call(session, "jira_get_transitions", issue_key="PTT-2") == [{"id": 41, "name": "Reopen"}]
         found = await call(session, "jira_search", jql="status = Done")
         assert [i["key"] for i in found["issues"]] == ["PTT-2"]
     assert load_ticket(tickets / "PTT-2.yaml").status == "Done"

@@ -169,9 +169,7 @@ async def test_get_issue_default_fields(session: ClientSession) -> None:
     ]
     assert issue["id"] == "10002"
     assert issue["browse_url"].endswith("/browse/PTT-1")
-    assert issue["description"].startswith(
-        "## Context\nTwo users are in the same channel of the **Talkie** app"
-    )
+    assert issue["description"].startswith("## Context\nTwo users are in the same channel of the **Talkie** app")
     assert "(package `com.example.ptt`)" in issue["description"]
     assert "1. While Alice holds **Talk**" in issue["description"]
     assert issue["status"] == {"name": "To Do", "category": "To Do", "color": "blue-gray"}
@@ -204,9 +202,7 @@ async def test_get_issue_all_fields(session: ClientSession) -> None:
 async def test_get_issue_field_selection(session: ClientSession) -> None:
     issue = await call_ok(session, "jira_get_issue", issue_key="PTT-1", fields="summary", comment_limit="3")
     assert list(issue) == ["id", "key", "summary", "browse_url"]
-    issue = await call_ok(
-        session, "jira_get_issue", issue_key="PTT-1", fields="summary,customfield_11504,attachment"
-    )
+    issue = await call_ok(session, "jira_get_issue", issue_key="PTT-1", fields="summary,customfield_11504,attachment")
     assert list(issue) == ["id", "key", "summary", "browse_url", "attachments", "customfield_11504"]
     named = await call_ok(session, "jira_get_issue", issue_key="PTT-1", fields="Test Details", expand="names")
     assert named["customfield_11504"]["name"] == "Test Details"
@@ -219,9 +215,7 @@ async def test_get_issue_field_selection(session: ClientSession) -> None:
 async def test_get_issue_comment_limit_and_include(session: ClientSession) -> None:
     none = await call_ok(session, "jira_get_issue", issue_key="PTT-4", comment_limit=0)
     assert "comments" not in none
-    one = await call_ok(
-        session, "jira_get_issue", issue_key="PTT-4", fields="summary", include="comments,transitions"
-    )
+    one = await call_ok(session, "jira_get_issue", issue_key="PTT-4", fields="summary", include="comments,transitions")
     assert [c["id"] for c in one["comments"]] == ["10401"]
     assert one["transitions"] == [{"id": 11, "name": "Start Progress"}, {"id": 21, "name": "Done"}]
 
@@ -273,9 +267,7 @@ async def test_search_output_shape_and_paging(session: ClientSession) -> None:
         fields="summary,customfield_11504",
         projects_filter="CALL",
     )
-    assert [list(i) for i in narrow["issues"]] == [
-        ["id", "key", "summary", "browse_url", "customfield_11504"]
-    ]
+    assert [list(i) for i in narrow["issues"]] == [["id", "key", "summary", "browse_url", "customfield_11504"]]
 
 
 async def test_search_fields(session: ClientSession) -> None:
@@ -292,8 +284,7 @@ async def test_search_fields(session: ClientSession) -> None:
         (
             "jira_get_issue",
             {"issue_key": "MISSING-1"},
-            "Error calling tool 'get_issue': Issue MISSING-1 not found. "
-            "Verify the issue key and project access.",
+            "Error calling tool 'get_issue': Issue MISSING-1 not found. Verify the issue key and project access.",
         ),
         ("jira_get_issue", {"issue_key": "bad key"}, PATTERN_ERROR),
         (
@@ -304,8 +295,7 @@ async def test_search_fields(session: ClientSession) -> None:
         (
             "jira_get_issue",
             {"issue_key": "PTT-1", "comment_limit": 500},
-            "1 validation error for call[get_issue]\ncomment_limit\n"
-            "  Input should be less than or equal to 100",
+            "1 validation error for call[get_issue]\ncomment_limit\n  Input should be less than or equal to 100",
         ),
         (
             "jira_get_issue",
@@ -320,8 +310,7 @@ async def test_search_fields(session: ClientSession) -> None:
         (
             "jira_search",
             {"jql": "project = PTT AND (labels = x OR )"},
-            "Error calling tool 'search': Error in the JQL Query: Expecting a field name but got ')' "
-            "at position 34.",
+            "Error calling tool 'search': Error in the JQL Query: Expecting a field name but got ')' at position 34.",
         ),
         (
             "jira_search",

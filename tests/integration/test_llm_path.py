@@ -45,9 +45,7 @@ def _planner_requests(llm: ScriptedLLMServer) -> list[Any]:
     return [r for r in llm.requests if r.schema_name == "PlannedTest"]
 
 
-async def test_french_free_text_is_summarised_planned_and_passed(
-    jira_url: str, sim: Any, tmp_path: Path
-) -> None:
+async def test_french_free_text_is_summarised_planned_and_passed(jira_url: str, sim: Any, tmp_path: Path) -> None:
     rules = [*jira_agent_rules("PTT-4", PTT4_SUMMARY), {"schema_name": "PlannedTest", "content": ptt_plan()}]
     async with ScriptedLLMServer(rules, api_key=API_KEY) as llm:
         outcome = await _run("PTT-4", llm, jira_url, sim.url, tmp_path)
@@ -130,9 +128,7 @@ async def test_invalid_plan_is_repaired_once_then_blocked_with_the_errors(
     assert "driver 7 is out of range: 3 device(s) connected" in outcome.verdict.justification
 
 
-async def test_unknown_tool_call_is_answered_and_the_agent_recovers(
-    jira_url: str, sim: Any, tmp_path: Path
-) -> None:
+async def test_unknown_tool_call_is_answered_and_the_agent_recovers(jira_url: str, sim: Any, tmp_path: Path) -> None:
     rules = [
         {"kind": "tools", "contains": "PTT-4", "last_role": "user",
          "tool_calls": [{"name": "jira_get_ticket", "arguments": {"key": "PTT-4"}}]},
@@ -172,12 +168,11 @@ async def test_unreachable_llm_endpoint_is_blocked(jira_url: str, sim: Any, tmp_
     assert "LLM endpoint failed" in outcome.verdict.justification
 
 
+@pytest.mark.parametrize("images", [False, True], ids=["text-only", "with-screenshots"])
 async def test_uncovered_expected_result_is_judged_by_the_model(
-    jira_url: str, sim: Any, tmp_path: Path
+    jira_url: str, sim: Any, tmp_path: Path, images: bool
 ) -> None:
-    summary = dict(
-        PTT4_SUMMARY, expected_results=[*PTT4_SUMMARY["expected_results"], "Le bouton Talk reste visible"]
-    )
+    summary = dict(PTT4_SUMMARY, expected_results=[*PTT4_SUMMARY["expected_results"], "Le bouton Talk reste visible"])
     judgement = {
         "result": "success",
         "justification": "Button 'Talk' is listed on phone 1",
@@ -190,13 +185,11 @@ async def test_uncovered_expected_result_is_judged_by_the_model(
         {"schema_name": "Judgement", "content": judgement},
     ]
     async with ScriptedLLMServer(rules, api_key=API_KEY) as llm:
-        outcome = await _run("PTT-4", llm, jira_url, sim.url, tmp_path)
+        outcome = await _run("PTT-4", llm, jira_url, sim.url, tmp_path, llm_accepts_images=images)
         judged = [r for r in llm.requests if r.schema_name == "Judgement"]
         assert len(judged) == 1 and "Le bouton Talk reste visible" in str(judged[0].body)
-        assert (
-            "Alice is talking"
-            not in str(judged[0].body).split("Expected results to judge:")[1].split("Step")[0]
-        )
+        assert ("data:image/jpeg;base64," in str(judged[0].body)) is images
+        assert "Alice is talking" not in str(judged[0].body).split("Expected results to judge:")[1].split("Step")[0]
     assert outcome.verdict.result == "success"
     assert outcome.verdict.justification.startswith("(model judgement)")
     assert outcome.state["usage"]["verifier"].calls == 1

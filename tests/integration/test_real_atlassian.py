@@ -142,3 +142,29 @@ async def test_agent_run_with_real_mcp_atlassian(jiras: Jiras, tmp_path: Path) -
         ctx = load_context(jira_mcp_url=jiras.real, mobile_mcp_url=sim.url, report_root=tmp_path / "runs")
         outcome = await run_ticket(ctx, "PTT-1")
     assert outcome.verdict.result == "success", outcome.verdict
+
+
+async def test_jira_agent_and_writeback_through_real_mcp_atlassian(jiras: Jiras, tmp_path: Path) -> None:
+    """The LLM path reads PTT-1 with mcp-atlassian's own tool, and the verdict is commented back through it."""
+    from qa_agent.scripted_llm import ScriptedLLMServer
+    from tests.llm_scripts import jira_agent_rules
+
+    draft = {"title": "PTT-1", "test_details": "", "expected_results": [], "package": None, "language": "en"}
+    summaries = {}
+    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+        for name, url in (("real", jiras.real), ("ours", jiras.ours)):
+            await sim.reset()
+            async with ScriptedLLMServer(jira_agent_rules("PTT-1", draft), api_key="k-test") as llm:
+                ctx = load_context(
+                    jira_mcp_url=url, mobile_mcp_url=sim.url, report_root=tmp_path / name, llm_base_url=llm.base_url,
+                    llm_api_key="k-test", llm_max_retries=0, jira_writeback=True,
+                )  # fmt: skip
+                outcome = await run_ticket(ctx, "PTT-1")
+                assert llm.unused_rules() == []
+            assert outcome.verdict.result == "success", outcome.verdict.justification
+            assert outcome.state["writeback"].startswith("posted:"), outcome.state["writeback"]
+            summaries[name] = outcome.state["summary"]
+    assert summaries["real"] == summaries["ours"]
+    for folder in (jiras.real_tickets, jiras.our_tickets):
+        body = yaml.safe_load((folder / "PTT-1.yaml").read_text())["comments"][-1]["body"]
+        assert "SUCCESS" in body and "S1" in body

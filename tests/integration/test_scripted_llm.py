@@ -102,9 +102,7 @@ async def test_tool_call_then_tool_result(server: ScriptedLLMServer) -> None:
     history: list[Any] = [HumanMessage("tap the login button")]
     first = await llm.ainvoke(history)
     assert isinstance(first, AIMessage)
-    assert first.tool_calls == [
-        {"name": "tap", "args": {"x": 10, "y": 20}, "id": "call_0001_0", "type": "tool_call"}
-    ]
+    assert first.tool_calls == [{"name": "tap", "args": {"x": 10, "y": 20}, "id": "call_0001_0", "type": "tool_call"}]
     assert first.response_metadata["finish_reason"] == "tool_calls"
     result = await tap.ainvoke(first.tool_calls[0]["args"])
     history += [first, ToolMessage(result, tool_call_id=first.tool_calls[0]["id"])]
@@ -160,15 +158,15 @@ async def test_invalid_structured_answers(server: ScriptedLLMServer) -> None:
     with pytest.raises(ValidationError):
         await llm.with_structured_output(Plan).ainvoke("plan it")
 
-    broken: Any = await llm.with_structured_output(
-        Verdict, method="function_calling", include_raw=True
-    ).ainvoke("judge it")
+    broken: Any = await llm.with_structured_output(Verdict, method="function_calling", include_raw=True).ainvoke(
+        "judge it"
+    )
     assert broken["parsed"] is None
     assert broken["raw"].invalid_tool_calls[0]["args"] == "{not json"
 
-    wrong: Any = await llm.with_structured_output(
-        Verdict, method="function_calling", include_raw=True
-    ).ainvoke("judge it again")
+    wrong: Any = await llm.with_structured_output(Verdict, method="function_calling", include_raw=True).ainvoke(
+        "judge it again"
+    )
     assert wrong["parsed"] is None and wrong["parsing_error"] is not None
 
 
@@ -208,9 +206,7 @@ async def test_no_rule_left_is_a_clear_500(server: ScriptedLLMServer) -> None:
     assert [rule.kind for rule in server.unused_rules()] == ["structured"]
     assert server.requests[-1].rule_index is None and server.requests[-1].status == 500
 
-    async with httpx.AsyncClient(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {KEY}"}
-    ) as client:
+    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {KEY}"}) as client:
         response = await client.post("/chat/completions", json={"model": "m", "messages": []})
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "no_scripted_response"
@@ -265,9 +261,7 @@ def test_script_loading_and_validation(tmp_path: Path) -> None:
     )
     script = Script.load(yaml_file)
     assert script.models == ["x"] and script.rules[0].content == {"steps": ["a"]}
-    assert (
-        script.rules[1].tool_calls is not None and script.rules[1].tool_calls[0].arguments_text() == '{"x": 1'
-    )
+    assert script.rules[1].tool_calls is not None and script.rules[1].tool_calls[0].arguments_text() == '{"x": 1'
     json_file = tmp_path / "rules.json"
     json_file.write_text(json.dumps([{"content": "hi", "repeat": True}]), encoding="utf-8")
     assert Script.load(json_file).rules == [Rule(content="hi", repeat=True)]

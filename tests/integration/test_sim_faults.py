@@ -25,8 +25,7 @@ async def failure_pattern(seed: int) -> list[bool]:
             r = await call(s, "mobile_get_orientation", device=ALICE)
             if r.isError:
                 assert result_text(r) == (
-                    f"Error: device offline: {ALICE} is temporarily unreachable (simulated transient fault), "
-                    "try again"
+                    f"Error: device offline: {ALICE} is temporarily unreachable (simulated transient fault), try again"
                 )
             pattern.append(bool(r.isError))
         return pattern

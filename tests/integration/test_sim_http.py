@@ -91,10 +91,7 @@ async def test_tool_surface_and_basic_flow() -> None:
         assert talk["type"] == "android.widget.Button"
         assert talk["identifier"] == "com.example.ptt:id/talk"
         assert talk["coordinates"] == {"x": 290, "y": 1500, "width": 500, "height": 500}
-        assert (
-            await call(s, "mobile_get_foreground_app", device=ALICE)
-            == "Foreground app: Talkie (com.example.ptt)"
-        )
+        assert await call(s, "mobile_get_foreground_app", device=ALICE) == "Foreground app: Talkie (com.example.ptt)"
         assert await call(s, "mobile_press_button", device=ALICE, button="HOME") == "Pressed the button: HOME"
         assert "Pixel Launcher" in await call(s, "mobile_get_foreground_app", device=ALICE)
 
@@ -128,9 +125,7 @@ async def test_wrong_password_and_screenshots(tmp_path: Path) -> None:
     async with simulator_process(devices=1) as sim, http_session(sim.url) as s:
         await call(s, "mobile_launch_app", device=ALICE, packageName="com.example.login")
         await call(s, "mobile_click_on_screen_at_coordinates", device=ALICE, x=540, y=570)
-        await call(
-            s, "mobile_type_keys", device=ALICE, text="alice@example.com", submit=True
-        )  # ENTER -> password
+        await call(s, "mobile_type_keys", device=ALICE, text="alice@example.com", submit=True)  # ENTER -> password
         await call(s, "mobile_type_keys", device=ALICE, text="nope", submit=False)
         await call(s, "mobile_click_on_screen_at_coordinates", device=ALICE, x=540, y=990)
         assert 'text="Invalid credentials"' in await call(s, "mobile_list_elements_on_screen", device=ALICE)
@@ -177,10 +172,7 @@ async def test_error_answers() -> None:
         )
         r = await s.call_tool("mobile_click_on_screen_at_coordinates", {"device": ALICE})
         assert not r.isError
-        assert (
-            result_text(r)
-            == "Either ref or both x and y must be provided. Please fix the issue and try again."
-        )
+        assert result_text(r) == "Either ref or both x and y must be provided. Please fix the issue and try again."
         r = await s.call_tool("mobile_press_button", {"device": ALICE, "button": "JUMP"})
         assert r.isError and "unsupported button key: JUMP" in result_text(r)
         r = await s.call_tool("mobile_save_screenshot", {"device": ALICE, "saveTo": "/etc/shot.png"})
@@ -209,9 +201,7 @@ async def test_group_call_three_devices(pkg: str) -> None:
         for d in (alice, bob, carol):
             await call(s, "mobile_launch_app", device=d, packageName=pkg)
         listing = await call(s, "mobile_list_elements_on_screen", device=alice)
-        await call(
-            s, "mobile_click_on_screen_at_coordinates", device=alice, ref=ref_of(listing, "Call group")
-        )
+        await call(s, "mobile_click_on_screen_at_coordinates", device=alice, ref=ref_of(listing, "Call group"))
         caller = await call(s, "mobile_list_elements_on_screen", device=alice)
         assert 'text="Calling Team…"' in caller and 'text="1 participant"' in caller
         assert "Incoming call" not in await call(s, "mobile_list_elements_on_screen", device=bob)

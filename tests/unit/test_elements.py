@@ -48,9 +48,7 @@ def test_visibility_ignores_case_and_quotes() -> None:
 
 
 def test_device_ids_from_every_format() -> None:
-    current = (
-        '{"devices":[{"id":"emulator-5554","state":"online"},{"id":"R58","state":"offline"},{"id":"X1"}]}'
-    )
+    current = '{"devices":[{"id":"emulator-5554","state":"online"},{"id":"R58","state":"offline"},{"id":"X1"}]}'
     assert parse_device_ids(current) == ["emulator-5554", "X1"]
     legacy = "Found these devices:\nAndroid devices: [emulator-5554, emulator-5556]"
     assert parse_device_ids(legacy) == ["emulator-5554", "emulator-5556"]

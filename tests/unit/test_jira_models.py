@@ -51,9 +51,7 @@ def test_dump_round_trips(tickets_dir: Path) -> None:
         (lambda t: "- just a list\n", "must contain a YAML mapping"),
     ],
 )
-def test_validation_errors_name_the_file(
-    tickets_dir: Path, mutate: Callable[[str], str], fragment: str
-) -> None:
+def test_validation_errors_name_the_file(tickets_dir: Path, mutate: Callable[[str], str], fragment: str) -> None:
     path = tickets_dir / "PTT-1.yaml"
     path.write_text(mutate(path.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(TicketFileError) as info:
@@ -75,9 +73,7 @@ def test_store_rereads_changed_files(tickets_dir: Path) -> None:
 
 def test_store_errors(tickets_dir: Path) -> None:
     store = TicketStore(tickets_dir)
-    with pytest.raises(
-        IssueNotFound, match=r"Issue NOPE-1 not found\. Verify the issue key and project access\."
-    ):
+    with pytest.raises(IssueNotFound, match=r"Issue NOPE-1 not found\. Verify the issue key and project access\."):
         store.get("NOPE-1")
     shutil.copy(tickets_dir / "PTT-1.yaml", tickets_dir / "copy.yaml")
     with pytest.raises(TicketFileError, match="Issue key PTT-1 is defined twice"):

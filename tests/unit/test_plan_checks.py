@@ -20,15 +20,12 @@ def test_injection_follows_the_schema() -> None:
     assert inject_arguments(
         "mobile_list_available_devices", {}, SCHEMAS["mobile_list_available_devices"], None, None
     ) == {"noParams": {}}
-    assert (
-        inject_arguments("mobile_list_available_devices", {}, {"inputSchema": {"properties": {}}}, None, None)
-        == {}
-    )
+    assert inject_arguments("mobile_list_available_devices", {}, {"inputSchema": {"properties": {}}}, None, None) == {}
     # an explicit value is never overwritten
     assert (
-        inject_arguments(
-            "mobile_launch_app", {"packageName": "x.y"}, SCHEMAS["mobile_launch_app"], "d", "com.a"
-        )["packageName"]
+        inject_arguments("mobile_launch_app", {"packageName": "x.y"}, SCHEMAS["mobile_launch_app"], "d", "com.a")[
+            "packageName"
+        ]
         == "x.y"
     )
 
@@ -76,10 +73,7 @@ def test_verdicts_follow_error_classes() -> None:
 
 def test_error_classes() -> None:
     assert classify_error("Error: adb: device offline") == "transient"
-    assert (
-        classify_error('Device "x" not found. Use the ... Please fix the issue and try again.')
-        == "cannot_run"
-    )
+    assert classify_error('Device "x" not found. Use the ... Please fix the issue and try again.') == "cannot_run"
     assert classify_error("Error: something unexpected") == "plan_defect"
 
 

@@ -22,9 +22,7 @@ def test_example_apps_load_with_extends() -> None:
 
 def test_errors_name_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "package: com.x\nname: X\nstart: main\nscreens:\n  main:\n    elements:\n      - text: hi\n"
-    )
+    bad.write_text("package: com.x\nname: X\nstart: main\nscreens:\n  main:\n    elements:\n      - text: hi\n")
     with pytest.raises(AppModelError, match=r"bad\.yaml: screens\.main\.elements\.0\.bounds: Field required"):
         load_models([bad])
     bad.write_text("package: com.x\nname: X\nstart: nope\nscreens: {main: {}}\n")
