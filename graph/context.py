@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +116,11 @@ class Context(BaseSettings):
     )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
+    checkpoint_dsn: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QA_CHECKPOINT_DSN", "POSTGRES_URI"),
+        description="Postgres DSN for checkpoints (default: SQLite in the report folder)",
+    )
 
     @field_validator("mobile_mcp_args_json")
     @classmethod
@@ -163,7 +168,7 @@ class Context(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never appear in logs, reports or checkpoints."""
         out = []
-        for secret in (self.llm_api_key, self.openai_api_key, self.jira_mcp_token):
+        for secret in (self.llm_api_key, self.openai_api_key, self.jira_mcp_token, self.checkpoint_dsn):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -61,6 +62,19 @@ def serializer() -> JsonPlusSerializer:
 
 @asynccontextmanager
 async def durable_graph(ctx: Context) -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
+    """The graph with a checkpointer: Postgres when QA_CHECKPOINT_DSN is set, else SQLite."""
+    if ctx.checkpoint_dsn is not None:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg import AsyncConnection
+        from psycopg.rows import dict_row
+
+        async with await AsyncConnection.connect(
+            ctx.checkpoint_dsn.get_secret_value(), autocommit=True, prepare_threshold=0, row_factory=dict_row
+        ) as conn:
+            saver = AsyncPostgresSaver(conn, serde=serializer())
+            await saver.setup()
+            yield build_graph(checkpointer=saver)
+        return
     path = checkpoint_path(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(path)) as conn:
@@ -145,13 +159,12 @@ async def resume_run(
 
 
 async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:
-    path = checkpoint_path(ctx)
-    if not path.is_file():
+    if ctx.checkpoint_dsn is None and not checkpoint_path(ctx).is_file():
         return []
     latest: dict[str, str] = {}
     async with durable_graph(ctx) as graph:
         saver = graph.checkpointer
-        assert isinstance(saver, AsyncSqliteSaver)
+        assert isinstance(saver, BaseCheckpointSaver)
         # Collect first: the saver holds its connection while it iterates.
         async for item in saver.alist(None):
             config = item.config["configurable"]
