@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langgraph.types import Send
 
 from graph.state import QAState
@@ -41,7 +43,7 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
     return sends
 
 
-def continue_or_report(next_node: str):  # type: ignore[no-untyped-def]
+def continue_or_report(next_node: str) -> Callable[[QAState], str]:
     """Router for linear nodes: a verdict already reached (blocked) goes straight to the report."""
 
     def route(state: QAState) -> str:

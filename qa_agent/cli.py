@@ -160,19 +160,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_resume(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    ctx = _context(console)
-    if ctx is None:
-        return USAGE_ERROR
+def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None) -> int:
+    """Resume a run (answering a waiting plan with `decision`), then settle and print it."""
     try:
-        outcome = asyncio.run(resume_run(ctx, args.run_id, on_event=ProgressPrinter(console)))
+        outcome = asyncio.run(resume_run(ctx, run_id, on_event=ProgressPrinter(console), decision=decision))
     except UnknownRun as exc:
         console.print(f"[red]usage error:[/red] {exc}")
         return USAGE_ERROR
     outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
     return outcome.exit_code
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    ctx = _context(console)
+    return USAGE_ERROR if ctx is None else _continue(console, ctx, args.run_id)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -189,14 +192,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             console.print(f"[red]usage error:[/red] cannot read {args.edit}: {exc}")
             return USAGE_ERROR
-    try:
-        outcome = asyncio.run(resume_run(ctx, args.run_id, on_event=ProgressPrinter(console), decision=decision))
-    except UnknownRun as exc:
-        console.print(f"[red]usage error:[/red] {exc}")
-        return USAGE_ERROR
-    outcome = _settle(console, ctx, outcome)
-    _print_outcome(console, outcome)
-    return outcome.exit_code
+    return _continue(console, ctx, args.run_id, decision)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
