@@ -146,7 +146,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outcomes = asyncio.run(_demo(ctx, keys, console))
     table = Table(title="mobile-qa-agent demo")
     for column in ("ticket", "verdict", "steps", "device calls", "report"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for o in outcomes:
         results = o.state.get("results") or []
         table.add_row(

@@ -32,6 +32,7 @@ from qa_agent.devices.results import ToolText, device_gone, truncate
 
 BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
+MAX_POLL_INTERVAL_S = 1.0
 
 
 class StepFailed(Exception):
@@ -136,14 +137,20 @@ class LaneDriver:
     async def wait_for(
         self, step: Step, timeout_s: float, predicate: Callable[[list[Element]], Any]
     ) -> tuple[Any, list[Element]]:
-        """Poll the element list until `predicate` returns something truthy or time runs out."""
+        """Poll the element list until `predicate` returns something truthy or time runs out.
+
+        Polls quickly at first (most changes land within a few hundred ms) and back off to
+        MAX_POLL_INTERVAL_S, so a long wait does not flood the device; the last poll is at the deadline.
+        """
         deadline = time.monotonic() + timeout_s
+        interval = self.ctx.poll_interval_s
         while True:
             elements = await self.elements(step)
             found = predicate(elements)
             if found or time.monotonic() >= deadline:
                 return found, elements
-            await asyncio.sleep(min(self.ctx.poll_interval_s, max(0.0, deadline - time.monotonic())))
+            await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, max(MAX_POLL_INTERVAL_S, self.ctx.poll_interval_s))
 
     async def locate(self, step: Step, target: str) -> Element:
         timeout = float(step.args.get("timeout_s") or self.ctx.find_timeout_s)
