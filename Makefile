@@ -35,6 +35,8 @@ bench: $(STAMP)
 		--json bench/out/executor_efficiency.json > bench/out/executor_efficiency.md
 	$(BIN)/python bench/reference_vs_agent.py --reps 3 \
 		--json bench/out/reference_vs_agent.json > bench/out/reference_vs_agent.md
+	$(BIN)/python bench/scale.py --sizes 10 30 50 --verbatim 10 \
+		--json bench/out/scale.json > bench/out/scale.md
 	$(BIN)/python bench/assemble.py
 
 clean:

@@ -10,11 +10,17 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# The blocks `make bench` produces, one per benchmark script (bench/<name>.py -> bench/out/<name>.md).
+BLOCKS = ("executor_efficiency", "reference_vs_agent", "scale")
 
 
 def main() -> int:
     template = (BENCH / "BENCHMARKS.template.md").read_text(encoding="utf-8")
     missing: list[str] = []
+    unused = [name for name in BLOCKS if f"{{{{{name}}}}}" not in template]
+    if unused:
+        print(f"assemble: the template has no place for: {', '.join(unused)}", file=sys.stderr)
+        return 1
 
     def block(match: re.Match[str]) -> str:
         path = BENCH / "out" / f"{match.group(1)}.md"
