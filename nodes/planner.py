@@ -90,7 +90,8 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     try:
         leaser = leaser_for(ctx.device_pool)
         if leaser is not None:  # a batch: only the devices leased to this run
-            devices = await leaser.acquire(state["run_id"], plan.drivers_needed)
+            pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
+            devices = await leaser.acquire(state["run_id"], plan.drivers_needed, pinned)
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}

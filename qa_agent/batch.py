@@ -85,7 +85,9 @@ async def run_batch(
         stack.callback(forget_leaser, batch_id)
         ctx = ctx.model_copy(update={"device_pool": batch_id})
         graph = await stack.enter_async_context(durable_graph(ctx))
-        limit = asyncio.Semaphore(max(1, concurrency or len(devices) or 1))
+        # Leases already cap device use; the run limit only bounds open sessions and memory, and
+        # should not make tickets that need no device (blocked early) queue behind the others.
+        limit = asyncio.Semaphore(max(1, concurrency or 2 * len(devices) or 1))
 
         async def one(key: str, index: int) -> RunOutcome:
             run_id = f"{batch_id}-{index:03d}-{key}"

@@ -17,24 +17,34 @@ class DeviceLeaser:
         self._changed = asyncio.Condition()
         self._queue: list[str] = []
 
-    async def acquire(self, run_id: str, count: int) -> list[str]:
-        """Wait until `count` devices are free (first come, first served) and hold them for `run_id`."""
+    async def acquire(self, run_id: str, count: int, pinned: frozenset[str] = frozenset()) -> list[str]:
+        """Wait until `count` devices, including the `pinned` ones (FORCE_DEVICE_DRIVER<n>), are free
+        (first come, first served) and hold them for `run_id`."""
         if count > len(self.devices):
             raise NotEnoughDevices(
                 f"the plan needs {count} devices, the batch pool has {len(self.devices)} ({', '.join(self.devices)})"
             )
+        unknown = sorted(pinned - set(self.devices))
+        if unknown:
+            raise NotEnoughDevices(f"forced device not in the batch pool: {', '.join(unknown)}")
         held = self._held.get(run_id, [])
-        if len(held) >= count:
-            return held[:count]
+        if len(held) >= count and pinned <= set(held):
+            return held
         await self.release(run_id)
+
+        def fits() -> bool:
+            return self._queue[0] == run_id and len(self._free) >= count and pinned <= set(self._free)
+
         async with self._changed:
             self._queue.append(run_id)
             try:
-                await self._changed.wait_for(lambda: self._queue[0] == run_id and len(self._free) >= count)
+                await self._changed.wait_for(fits)
             finally:
                 self._queue.remove(run_id)
                 self._changed.notify_all()
-            taken, self._free = self._free[:count], self._free[count:]
+            others = [d for d in self._free if d not in pinned][: count - len(pinned)]
+            taken = [d for d in self._free if d in pinned] + others
+            self._free = [d for d in self._free if d not in taken]
             self._held[run_id] = taken
             return taken
 

@@ -1,0 +1,25 @@
+import asyncio
+
+import pytest
+
+from qa_agent.devices.discovery import NotEnoughDevices
+from qa_agent.devices.leases import DeviceLeaser
+
+
+async def test_leases_are_exclusive_fifo_and_honour_pins() -> None:
+    leaser = DeviceLeaser(["a", "b", "c"])
+    first = await leaser.acquire("r1", 2)
+    assert first == ["a", "b"]
+    waiting = asyncio.create_task(leaser.acquire("r2", 2, frozenset({"a"})))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # "a" is leased to r1
+    single = asyncio.create_task(leaser.acquire("r3", 1))
+    await asyncio.sleep(0.01)
+    assert not single.done()  # first come, first served: r2 is ahead
+    await leaser.release("r1")
+    assert sorted(await waiting) == ["a", "b"] and (await waiting)[0] == "a"
+    assert await single == ["c"]
+    with pytest.raises(NotEnoughDevices, match="needs 4 devices, the batch pool has 3"):
+        await leaser.acquire("r4", 4)
+    with pytest.raises(NotEnoughDevices, match="not in the batch pool: z"):
+        await leaser.acquire("r5", 1, frozenset({"z"}))
