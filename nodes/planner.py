@@ -45,6 +45,9 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     history = state.get("history") or []
     previous = history[-1] if state.get("attempt", 0) > 0 and history else None
     update: dict[str, Any] = {"segment": 0, "results": Overwrite([]), "verdict": None, "plan_approved": False}
+    if not summary.test_details.strip():
+        why = "fill its 'Test Details' field (customfield_11504) or describe the steps in the description"
+        return update | {"verdict": blocked(f"{summary.key} has no test details: {why}")}
     replay = state.get("replay_plan") if previous is None else None
     # After a replayed plan failed, plan afresh as if there had been none.
     fresh_after_replay = previous is not None and previous.plan.source == "replay"

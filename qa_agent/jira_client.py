@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from mcp import ClientSession
 
@@ -22,8 +23,30 @@ class JiraError(Exception):
     """A Jira problem the run reports as `blocked` with this message."""
 
 
+def without_credentials(url: str) -> str:
+    """The URL as messages and reports may show it: a `user:password@` part is masked."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _scrub(text: str, ctx: Context) -> str:
+    """Exception texts may quote the URL (with its credentials) or the token."""
+    if ctx.jira_mcp_url:
+        text = text.replace(ctx.jira_mcp_url, jira_location(ctx))
+        password = urlsplit(ctx.jira_mcp_url).password
+        if password:
+            text = text.replace(password, "***")
+    if ctx.jira_mcp_token is not None and ctx.jira_mcp_token.get_secret_value():
+        text = text.replace(ctx.jira_mcp_token.get_secret_value(), "***")
+    return text
+
+
 def jira_location(ctx: Context) -> str:
-    return ctx.jira_mcp_url or f"embedded Jira server over {ctx.tickets_dir}"
+    return without_credentials(ctx.jira_mcp_url) if ctx.jira_mcp_url else f"embedded Jira server over {ctx.tickets_dir}"
 
 
 @asynccontextmanager
@@ -49,7 +72,8 @@ async def jira_session(ctx: Context) -> AsyncIterator[ClientSession]:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             session = await opener.__aenter__()
     except BaseException as exc:
-        raise JiraError(f"Jira MCP server unreachable ({jira_location(ctx)}): {describe(exc)}") from None
+        why = _scrub(describe(exc), ctx)
+        raise JiraError(f"Jira MCP server unreachable ({jira_location(ctx)}): {why}") from None
     try:
         yield session
     finally:

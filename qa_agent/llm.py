@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -13,6 +14,7 @@ from pydantic import BaseModel, SecretStr
 
 from graph.context import Context
 from graph.state import Usage
+from qa_agent.devices.sessions import verified_tls
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,7 +29,7 @@ async def chat_model(ctx: Context) -> AsyncIterator[ChatOpenAI]:
     key = ctx.llm_api_key or ctx.openai_api_key
     async with httpx.AsyncClient(
         proxy=ctx.proxy_url or None,
-        verify=ctx.llm_tls_verify,
+        verify=verified_tls() if ctx.llm_tls_verify else False,
         timeout=httpx.Timeout(ctx.llm_timeout_s, connect=10.0),
         follow_redirects=False,
     ) as http:
@@ -36,6 +38,9 @@ async def chat_model(ctx: Context) -> AsyncIterator[ChatOpenAI]:
             base_url=ctx.llm_base_url,
             api_key=key or SecretStr("not-needed"),
             http_async_client=http,
+            # The SDK sends its own per-request timeout (600 s by default), which overrides the
+            # client's: without this, LLM_TIMEOUT_S had no effect and a stuck endpoint hung the run.
+            timeout=httpx.Timeout(ctx.llm_timeout_s, connect=10.0),
             stream_usage=True,  # else usage is lost when the graph is streamed in messages mode
             max_retries=ctx.llm_max_retries,
             temperature=0,
@@ -53,10 +58,32 @@ def usage_of(messages: Sequence[BaseMessage]) -> Usage:
     return usage
 
 
-def describe_llm_error(exc: BaseException) -> str:
+TLS_HINT = (
+    "the endpoint's TLS certificate is not trusted: add its CA to SSL_CERT_FILE, or set LLM_TLS_VERIFY=false "
+    "if you trust this endpoint"
+)
+
+
+def _one_line(exc: BaseException) -> str:
     name = type(exc).__name__
-    text = str(exc).splitlines()[0][:300] if str(exc) else name
+    text = str(exc).splitlines()[0][:300] if str(exc).strip() else name
     return f"{name}: {text}" if name not in text else text
+
+
+def describe_llm_error(exc: BaseException) -> str:
+    """The SDK's error and its root cause ("Connection error." alone does not say a certificate failed)."""
+    out = _one_line(exc)
+    root, seen = exc, {id(exc)}
+    while (nxt := root.__cause__ or root.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        root = nxt
+    if root is not exc:
+        cause = _one_line(root)
+        if cause not in out:
+            out += f" ({cause})"
+    if isinstance(root, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in out:
+        out += f"; {TLS_HINT}"
+    return out
 
 
 async def structured_call(

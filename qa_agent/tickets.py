@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from graph.state import Ticket, TicketSummary
+from qa_agent.devices.results import strip_control, truncate
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin, looks_like_gherkin
 
 TEST_DETAILS_FIELD = "customfield_11504"
@@ -16,17 +17,46 @@ _PACKAGE_TEXT = re.compile(
     r"\b(?:package(?:\s*name)?|packageName|app\s*id|application\s*id)\b\W{0,6}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)",
     re.IGNORECASE,
 )
+# Bounds on what a ticket may put in the run's state, checkpoints and reports (a 10 MB description
+# must not become 10 MB in every checkpoint); a marker says what was cut.
+MAX_FIELD_CHARS = 50_000
+MAX_FIELD_LINES = 2_000
+MAX_RAW_CHARS = 200_000
 _FRENCH = re.compile(
     r"\b(?:le|la|les|des|une|est|sur|pendant|doit|vérifier|appuyer|téléphone|résultat|attendu)\b", re.I
 )
 
 
-def _text(value: Any) -> str:
+def _raw_text(value: Any) -> str:
     if isinstance(value, dict):
-        return _text(value.get("value", value.get("name", "")))
+        return _raw_text(value.get("value", value.get("name", "")))
     if isinstance(value, list):
-        return "\n".join(_text(v) for v in value)
+        return "\n".join(_raw_text(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _text(value: Any) -> str:
+    """A field's text without control characters, bounded (ticket text is untrusted input)."""
+    return truncate(strip_control(_raw_text(value)), MAX_FIELD_CHARS, MAX_FIELD_LINES)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_control(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _bounded_raw(payload: dict[str, Any]) -> dict[str, Any]:
+    """The server's JSON for the report, unless it is huge (then only its size is kept)."""
+    size = len(json.dumps(payload, ensure_ascii=False, default=str))
+    if size > MAX_RAW_CHARS:
+        return {"key": _clean(payload.get("key", "")), "omitted": f"{size} characters"}
+    cleaned: dict[str, Any] = _clean(payload)
+    return cleaned
 
 
 def ticket_from_jira(payload: dict[str, Any]) -> Ticket:
@@ -50,8 +80,8 @@ def ticket_from_jira(payload: dict[str, Any]) -> Ticket:
         labels=[str(x) for x in payload.get("labels") or []],
         components=[_text(c) for c in payload.get("components") or []],
         test_details=test_details,
-        comments=[_text(c.get("body")) for c in payload.get("comments") or [] if isinstance(c, dict)],
-        raw=payload,
+        comments=[_text(c.get("body")) for c in (payload.get("comments") or [])[:50] if isinstance(c, dict)],
+        raw=_bounded_raw(payload),
     )
 
 

@@ -39,6 +39,23 @@ SAFE_TOOLS: frozenset[str] = frozenset(
 )
 # They change what is installed or leave the app under test: an explicit opt-in enables them.
 UNSAFE_TOOLS: frozenset[str] = frozenset({"mobile_install_app", "mobile_uninstall_app", "mobile_open_url"})
+# Calls that act on the device and are not idempotent. A server is not told to stop a call whose
+# client timed out (mobile-mcp goes on running a stuck mobilecli), so after a timeout such a call
+# may still take effect: sending it again could type the text twice or tap a toggle back.
+NOT_IDEMPOTENT_TOOLS: frozenset[str] = frozenset(
+    {
+        "mobile_click_on_screen_at_coordinates",
+        "mobile_double_tap_on_screen",
+        "mobile_long_press_on_screen_at_coordinates",
+        "mobile_type_keys",
+        "mobile_press_button",
+        "mobile_swipe_on_screen",
+        "mobile_install_app",
+        "mobile_uninstall_app",
+        "mobile_open_url",
+        "mobile_batch_commands",
+    }
+)
 DEVICE_KEYS = ("device", "device_id", "deviceId", "udid", "serial", "android_device_id")
 PACKAGE_TOOLS = {"mobile_launch_app": "packageName", "mobile_terminate_app": "packageName"}
 
@@ -57,6 +74,7 @@ class CallOutcome:
     tries: int = 1
     started_at: float = 0.0
     ended_at: float = 0.0
+    unconfirmed: bool = False  # a state-changing call timed out: it may still take effect
 
     @property
     def text(self) -> str:
@@ -127,6 +145,8 @@ async def call_tool(
         except TimeoutError:
             last = ToolText(f"{tool} did not answer within {policy.timeout_s:g}s", is_error=True)
             error_class = "transient"
+            if tool in NOT_IDEMPOTENT_TOOLS:  # never sent twice: the caller checks the device instead
+                return CallOutcome(tool, args, False, last, error_class, tries, started, time.time(), unconfirmed=True)
         except Exception as exc:  # transport failures surface as many exception types
             raise SessionLost(f"{tool}: connection to the device server lost ({describe(exc)})") from exc
         if error_class != "transient":

@@ -64,9 +64,7 @@ def assign_devices(
     unknown = {n: d for n, d in forced.items() if n <= needed and d not in devices}
     if unknown:
         listed = ", ".join(f"FORCE_DEVICE_DRIVER{n}={d}" for n, d in sorted(unknown.items()))
-        raise NotEnoughDevices(
-            f"forced device not connected: {listed} (connected: {', '.join(devices) or 'none'})"
-        )
+        raise NotEnoughDevices(f"forced device not connected: {listed} (connected: {', '.join(devices) or 'none'})")
     free = [d for d in devices if d not in {forced[n] for n in forced if n <= needed}]
     out: list[DriverAssignment] = []
     for driver in range(1, needed + 1):

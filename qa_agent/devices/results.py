@@ -67,6 +67,11 @@ def to_tool_text(result: Any) -> ToolText:
     return ToolText(strip_control("\n".join(texts)), images, bool(getattr(result, "isError", False)))
 
 
+def device_gone(text: str) -> bool:
+    """The server no longer knows the device (unplugged, emulator closed)."""
+    return bool(_DEVICE_GONE.search(text))
+
+
 def classify_error(text: str) -> ErrorClass:
     """One place decides what a failed call means for retries and the verdict."""
     if _DEVICE_GONE.search(text):
