@@ -9,6 +9,7 @@ already there at the pinned version is left alone.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -194,10 +195,16 @@ class Installed:
 
 
 def ensure_installed(echo: Callable[[str], None] = print) -> Installed:
-    """Install both servers (idempotent). Raises :class:`InstallError` with a readable reason."""
-    entry = install_mobile_mcp(echo)
-    atlassian = install_atlassian(echo)
-    return Installed(mobile_mcp_entry=entry, mobilecli=mobilecli_binary(), atlassian=atlassian)
+    """Install both servers (idempotent). Raises :class:`InstallError` with a readable reason.
+
+    Holds a file lock: parallel test workers must not run two npm/pip installs into one folder."""
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entry = install_mobile_mcp(echo)
+        atlassian = install_atlassian(echo)
+        return Installed(mobile_mcp_entry=entry, mobilecli=mobilecli_binary(), atlassian=atlassian)
 
 
 def _run(cmd: list[str], timeout: float, what: str) -> None:
