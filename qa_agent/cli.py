@@ -113,7 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     devices = ctx.mobile_mcp_command or ctx.mobile_mcp_url or "embedded simulator"
     console.print(f"[bold]{key}[/bold] · devices: {devices}")
-    outcome = asyncio.run(run_ticket(ctx, key, on_event=None if args.quiet else ProgressPrinter(console)))
+    with ProgressPrinter(console, live=False if args.quiet else None) as progress:
+        outcome = asyncio.run(run_ticket(ctx, key, on_event=None if args.quiet else progress))
     outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
     return outcome.exit_code

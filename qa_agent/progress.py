@@ -1,52 +1,111 @@
-"""Live per-driver progress lines for the terminal."""
+"""Live per-driver progress in the terminal.
+
+Every event is also a log line (what CI logs keep); at an interactive terminal a live table
+below the lines shows, per driver, the step it is on and how its steps went so far.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 _STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "skipped": "dim"}
-_COLORS = [
-    "cyan",
-    "magenta",
-    "blue",
-    "bright_green",
-    "bright_yellow",
-    "bright_cyan",
-    "bright_magenta",
-    "white",
-]
+_COLORS = ["cyan", "magenta", "blue", "bright_green", "bright_yellow", "bright_cyan", "bright_magenta", "white"]
+
+
+@dataclass
+class _Lane:
+    device: str = ""
+    current: str = ""
+    passed: int = 0
+    not_passed: int = 0
+    last: str = ""
 
 
 class ProgressPrinter:
-    def __init__(self, console: Console | None = None) -> None:
+    """Callable progress sink; use as a context manager to get the live table at a terminal."""
+
+    def __init__(self, console: Console | None = None, *, live: bool | None = None) -> None:
         self.console = console or Console(highlight=False)
+        self.lanes: dict[int, _Lane] = {}
+        self.segment = ""
+        self._live_wanted = self.console.is_terminal if live is None else live
+        self._live: Live | None = None
+
+    def __enter__(self) -> ProgressPrinter:
+        if self._live_wanted:
+            self._live = Live(self.table(), console=self.console, refresh_per_second=8, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._live is not None:
+            self._live.__exit__(exc_type, exc, tb)
+            self._live = None
+
+    def table(self) -> Table:
+        table = Table(title=f"drivers {self.segment}".strip(), expand=False)
+        for column in ("driver", "device", "now", "passed", "not passed", "last result"):
+            table.add_column(column, overflow="fold")
+        for driver in sorted(self.lanes):
+            lane = self.lanes[driver]
+            color = _COLORS[(driver - 1) % len(_COLORS)]
+            table.add_row(
+                f"[{color}]{driver}[/{color}]",
+                lane.device,
+                lane.current or "[dim]waiting at barrier[/dim]",
+                str(lane.passed),
+                str(lane.not_passed),
+                lane.last,
+            )
+        return table
+
+    def _print(self, text: str) -> None:
+        self.console.print(text)
+        if self._live is not None:
+            self._live.update(self.table())
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "run_start":
-            self.console.print(f"run {event['run_id']} (resume with: qa-agent resume {event['run_id']})")
+            self._print(f"run {event['run_id']} (resume with: qa-agent resume {event['run_id']})")
             return
         if kind == "run_resume":
-            self.console.print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
+            self._print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
             return
         if kind == "barrier":
-            self.console.print(
+            self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"
+            self._print(
                 f"[dim]── barrier {event['segment'] + 1}/{event['segments']}: "
                 f"{event['passed']} passed, {event['not_passed']} not passed[/dim]"
             )
             return
         driver = int(event.get("driver", 0))
+        lane = self.lanes.setdefault(driver, _Lane())
+        lane.device = str(event.get("device", lane.device))
         color = _COLORS[(driver - 1) % len(_COLORS)]
-        lane = f"[{color}]driver {driver} {event.get('device', '')}[/{color}]"
+        tag = f"[{color}]driver {driver} {lane.device}[/{color}]"
         if kind == "step_start":
             args = ", ".join(f"{k}={v!r}" for k, v in (event.get("args") or {}).items())
-            self.console.print(f"{lane} ▶ {event['step']} {event['action']}({args})")
+            lane.current = f"{event['step']} {event['action']}"
+            self._print(f"{tag} ▶ {event['step']} {event['action']}({args})")
         elif kind == "step_end":
             status = str(event.get("status"))
             style = _STATUS_STYLE.get(status, "white")
-            self.console.print(
-                f"{lane} [{style}]■ {event['step']} {status}[/{style}] {event.get('duration_s', 0):.2f}s "
+            if status == "passed":
+                lane.passed += 1
+            else:
+                lane.not_passed += 1
+            lane.current = ""
+            lane.last = f"[{style}]{event['step']} {status}[/{style}] {event.get('duration_s', 0):.2f}s"
+            self._print(
+                f"{tag} [{style}]■ {event['step']} {status}[/{style}] {event.get('duration_s', 0):.2f}s "
                 f"[dim]{str(event.get('message', ''))[:140]}[/dim]"
             )
