@@ -14,7 +14,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -99,6 +99,11 @@ class Context(BaseSettings):
     step_backoff_base_s: float = Field(default=0.6, ge=0, validation_alias="STEP_BACKOFF_BASE_S")
     find_timeout_s: float = Field(default=10.0, gt=0, validation_alias="QA_FIND_TIMEOUT_S")
     assert_timeout_s: float = Field(default=10.0, gt=0, validation_alias="QA_ASSERT_TIMEOUT_S")
+    screenshots: Literal["assertions", "proofs", "failures"] = Field(
+        default="assertions",
+        validation_alias="QA_SCREENSHOTS",
+        description="Screenshots for failures plus: every assertion, assertions proving an expected result, none",
+    )
     poll_interval_s: float = Field(default=0.25, gt=0, validation_alias="QA_POLL_INTERVAL_S")
 
     # Graph

@@ -280,12 +280,15 @@ async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> 
     except (KeyError, ValueError, TypeError) as exc:
         status, error_class, message = "blocked", "plan_defect", f"malformed step arguments: {exc!r}"
     evidence: Evidence | None = None
-    # Evidence where it proves something: every failure, and assertions that back an expected
-    # result (a passing precondition check keeps its element list, no screenshot).
-    proves = step.action in ("assert_visible", "assert_not_visible") and bool(step.covers)
-    if status != "passed" or proves or step.action in ("assert_visible", "assert_not_visible"):
+    # Evidence for failures and assertions, never after every step; QA_SCREENSHOTS chooses which
+    # passing assertions also get a screenshot (all, only those proving an expected result, none).
+    is_assertion = step.action in ("assert_visible", "assert_not_visible")
+    wants_shot = status != "passed" or (
+        is_assertion and (d.ctx.screenshots == "assertions" or (d.ctx.screenshots == "proofs" and bool(step.covers)))
+    )
+    if status != "passed" or is_assertion:
         name = f"a{attempt}-{step.id}-d{d.driver}"
-        shot = await d.screenshot(name) if error_class != "cannot_run" and (status != "passed" or proves) else None
+        shot = await d.screenshot(name) if error_class != "cannot_run" and wants_shot else None
         evidence = Evidence(
             screenshot=shot,
             elements=truncate(d.last_elements_text, 4000, 80) if d.last_elements_text else None,

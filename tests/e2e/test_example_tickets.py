@@ -134,3 +134,13 @@ async def test_fewer_devices_than_needed(jira_url: str, tmp_path: Path) -> None:
         outcome = await _run("CALL-1", jira_url, small.url, tmp_path)
     assert outcome.verdict.result == "blocked"
     assert "needs 3 devices, found 2" in outcome.verdict.justification
+
+
+@pytest.mark.parametrize(("mode", "expected_shots"), [("proofs", 2), ("failures", 0)])
+async def test_screenshot_setting(jira_url: str, sim: Any, tmp_path: Path, mode: str, expected_shots: int) -> None:
+    outcome = await _run("PTT-1", jira_url, sim.url, tmp_path, screenshots=mode)
+    assert outcome.verdict.result == "success"
+    shots = [a for a in await sim.actions() if a["tool"] == "mobile_take_screenshot"]
+    assert len(shots) == expected_shots  # PTT-1 has 4 passing assertions, 2 of them prove expected results
+    assertions = [r for r in outcome.state["results"] if r.action.startswith("assert_")]
+    assert all(r.evidence and r.evidence.elements for r in assertions)  # the element list is always kept
