@@ -433,8 +433,7 @@ class AdbEmulator:
         from qa_agent.sim import render
 
         async with device.lock:
-            image = self.sim._image(device)
-        data = await asyncio.to_thread(render.encode, image, (render.SCREEN_W, render.SCREEN_H), "png")
+            data = await self.sim._screen_bytes(device, (render.SCREEN_W, render.SCREEN_H), "png")
         return _ok(data)
 
     async def _am(self, device: Device, t: list[str]) -> AdbResult:

@@ -28,6 +28,8 @@ from qa_agent.sim.runtime import Runtime
 from qa_agent.sim.schema import input_schema, tool_names, validate_arguments
 from qa_agent.sim.world import Device, World
 
+SCREENSHOT_CACHE = 64  # encoded screens kept (by screen content and size)
+
 Content = list[types.TextContent | types.ImageContent]
 Handler = Callable[[Device, dict[str, Any]], Awaitable[Content]]
 
@@ -96,6 +98,7 @@ class Simulator:
         self.catalog = catalog
         self.world = World(config, catalog)
         self.runtime = Runtime(self.world)
+        self._shots: dict[tuple[Any, ...], bytes] = {}
         self._handlers: dict[str, Handler] = {
             name: getattr(self, "_" + name.removeprefix("mobile_"))
             for name in tool_names()
@@ -268,17 +271,39 @@ class Simulator:
             return _text(formatting.elements_json(views))
         return _text(formatting.elements_text(views))
 
-    def _image(self, device: Device) -> Any:
+    async def _screen_bytes(self, device: Device, size: tuple[int, int], fmt: str) -> bytes:
+        """The encoded screen. Same screen, same bytes: cached; rendering runs off the event loop
+        (Pillow releases the GIL), so one device's screenshot does not stall the other devices."""
         name, _pkg = self.runtime.foreground(device)
-        return render.draw_screen(
-            self.runtime.elements(device), title=name, status=f"{time.strftime('%H:%M')}  {device.user}"
+        views = self.runtime.elements(device)
+        status = f"{time.strftime('%H:%M')}  {device.user}"
+        key = (
+            name,
+            status,
+            size,
+            fmt,
+            tuple(
+                (v.type, v.text, v.label, v.hint, v.identifier, v.x, v.y, v.width, v.height, v.focused, v.launches)
+                for v in views
+            ),
         )
+        cached = self._shots.get(key)
+        if cached is None:
+
+            def draw() -> bytes:
+                return render.encode(render.draw_screen(views, title=name, status=status), size, fmt)
+
+            cached = await asyncio.to_thread(draw)
+            self._shots[key] = cached
+            while len(self._shots) > SCREENSHOT_CACHE:
+                self._shots.pop(next(iter(self._shots)))
+        return cached
 
     async def _take_screenshot(self, device: Device, args: dict[str, Any]) -> Content:
         max_size = args.get("maxSize")
         scale = args.get("scale")
         size = render.target_size(max_size if max_size is not None else (None if scale else 1024), scale)
-        data = render.encode(self._image(device), size, "jpeg")
+        data = await self._screen_bytes(device, size, "jpeg")
         return [
             types.TextContent(type="text", text=render.mapping_text(size)),
             types.ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mimeType="image/jpeg"),
@@ -289,7 +314,7 @@ class Simulator:
         target = check_save_path(save_to, (".png", ".jpg", ".jpeg"), "save_screenshot")
         size = render.target_size(args.get("maxSize"), args.get("scale"))
         fmt = "png" if target.suffix.lower() == ".png" else "jpeg"
-        data = render.encode(self._image(device), size, fmt)
+        data = await self._screen_bytes(device, size, fmt)
         await asyncio.to_thread(target.write_bytes, data)
         return _text(f"Screenshot saved to: {save_to}")
 
