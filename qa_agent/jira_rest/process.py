@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa_agent.childproc import stop_process
 from qa_agent.jira_rest.cli import READY_PREFIX
 
 START_TIMEOUT_S = 20.0
@@ -32,20 +33,6 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None
     while chunk := await stream.read(4096):
         sink.append(chunk)
         del sink[:-64]
-
-
-async def stop_process(proc: asyncio.subprocess.Process, grace_s: float = 5.0) -> None:
-    """terminate -> wait ``grace_s`` -> kill."""
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), grace_s)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
 
 
 @contextlib.asynccontextmanager

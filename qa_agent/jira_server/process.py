@@ -12,12 +12,11 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
-from qa_agent.childproc import die_with_parent
+from qa_agent.childproc import die_with_parent, stop_process
 
 DEFAULT_TICKETS_DIR: Path = Path(__file__).resolve().parents[2] / "examples" / "tickets"
 READY_PREFIX = "qa-jira listening on "
 DEFAULT_START_TIMEOUT_S = 20.0
-STOP_GRACE_S = 5.0
 
 
 class JiraServerStartError(RuntimeError):
@@ -72,19 +71,6 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None
         del sink[:-64]  # keep the tail only
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-
-
 @contextlib.asynccontextmanager
 async def jira_server_process(
     tickets_dir: Path = DEFAULT_TICKETS_DIR,
@@ -115,7 +101,7 @@ async def jira_server_process(
         stdout_task = asyncio.create_task(_drain(proc.stdout, []))
         yield JiraServerHandle(url=url, pid=proc.pid, tickets_dir=tickets)
     finally:
-        await _stop(proc)
+        await stop_process(proc)
         for task in (stderr_task, stdout_task):
             if task is not None:
                 task.cancel()

@@ -111,7 +111,7 @@ async def atlassian_process(
                 await asyncio.sleep(0.2)
         yield handle
     finally:
-        from qa_agent.jira_rest.process import stop_process
+        from qa_agent.childproc import stop_process
 
         await stop_process(proc)
         for task in tasks:

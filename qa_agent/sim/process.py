@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from qa_agent.childproc import die_with_parent
+from qa_agent.childproc import die_with_parent, stop_process
 from qa_agent.sim.cli import READY_PREFIX
 
 READY_TIMEOUT_S = 30.0
@@ -73,19 +73,6 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[str]) -> None:
         del sink[:-500]
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.terminate()
-    try:
-        await asyncio.wait_for(proc.wait(), timeout=5.0)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-
-
 @contextlib.asynccontextmanager
 async def simulator_process(
     *,
@@ -142,7 +129,7 @@ async def simulator_process(
         base = url.removesuffix("/mcp")
         yield SimulatorHandle(url=url, base_url=base, pid=proc.pid, process=proc, _stderr=stderr)
     finally:
-        await _stop(proc)
+        await stop_process(proc)
         for task in (err_task, out_task):
             if task is not None:
                 task.cancel()
