@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import NodeError
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send
+from langgraph.types import Command, Send
 
 from graph.context import Context, context_of
 from graph.executor import continue_or_report, lanes_for_segment
@@ -23,6 +24,7 @@ from nodes.lane import LaneInput, LaneOutput, LaneState, lane_continues, lane_st
 from nodes.planner import planner
 from nodes.report import report
 from nodes.verifier import verifier
+from qa_agent.verdicts import blocked
 
 
 def after_planner(state: QAState, runtime: Runtime[Context]) -> list[Send] | str:
@@ -30,6 +32,15 @@ def after_planner(state: QAState, runtime: Runtime[Context]) -> list[Send] | str
     if state.get("verdict") is None and context_of(runtime.context).approve_plan and not state.get("plan_approved"):
         return "approve_plan"
     return lanes_for_segment(state)
+
+
+async def node_crashed(state: QAState, error: NodeError) -> Command[Literal["report"]]:
+    """A bug or an unexpected exception in a node: the run ends blocked with a report, and the
+    report node closes the run's connections (under the LangGraph server nothing else would)."""
+    if error.node == "report":
+        raise error.error
+    message = f"internal error in {error.node}: {type(error.error).__name__}: {error.error}"
+    return Command(goto="report", update={"verdict": blocked(message[:2000])})
 
 
 def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput]:
@@ -42,6 +53,7 @@ def build_lane() -> CompiledStateGraph[LaneState, Context, LaneInput, LaneOutput
 
 def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g = StateGraph(QAState, input_schema=InputState, output_schema=OutputState, context_schema=Context)
+    g.set_node_defaults(error_handler=node_crashed)
     g.add_node("fetch_ticket", fetch_ticket)
     g.add_node("jira_agent", jira_agent)
     g.add_node("jira_tools", jira_tools)

@@ -45,3 +45,23 @@ async def test_context_object_overrides_environment(jira_url: str, tmp_path: Pat
     ctx = load_context(jira_mcp_url=jira_url, report_root=tmp_path, global_package="com.example.ptt")
     result = await graph.ainvoke({"ticket_key": "PTT-3"}, context=ctx)
     assert result["verdict"].result == "success", result["verdict"].justification
+
+
+async def test_a_crashing_node_ends_blocked_with_a_report_and_no_leak(
+    jira_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import nodes.planner
+
+    def broken(text: str) -> None:
+        raise RuntimeError("compiler bug")
+
+    before = _children()
+    monkeypatch.setattr(nodes.planner, "compile_gherkin", broken)
+    monkeypatch.setenv("JIRA_MCP_URL", jira_url)
+    monkeypatch.setenv("QA_REPORT_DIR", str(tmp_path / "runs"))
+    # The embedded simulator was started by discovery: the crash must still close it.
+    result = await graph.ainvoke({"ticket_key": "LOGIN-1"})
+    assert result["verdict"].result == "blocked"
+    assert result["verdict"].justification == "internal error in planner: RuntimeError: compiler bug"
+    assert (Path(result["report_dir"]) / "report.json").is_file()
+    assert _children() <= before, "the embedded simulator outlived the crashed run"
