@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from graph.context import ConfigError, Context, load_context
@@ -60,7 +61,7 @@ def _ask_decision(console: Console, waiting: dict[str, Any]) -> dict[str, Any]:
             try:
                 return {"action": "edit", "plan": json.loads(Path(handle.name).read_text(encoding="utf-8"))}
             except (OSError, json.JSONDecodeError) as exc:
-                console.print(f"[red]cannot read the edited plan:[/red] {exc}")
+                console.print(f"[red]cannot read the edited plan:[/red] {escape(str(exc))}")
 
 
 def _settle(console: Console, ctx: Context, outcome: RunOutcome) -> RunOutcome:
@@ -82,9 +83,9 @@ def _print_outcome(console: Console, outcome: RunOutcome) -> None:
     if outcome.waiting is not None:
         return
     v = outcome.verdict
-    console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {v.justification}")
+    console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {escape(v.justification)}")
     for line in v.evidence[:10]:
-        console.print(f"  • {line}")
+        console.print(f"  • {escape(line)}")
     if outcome.report_dir:
         console.print(f"report: {Path(outcome.report_dir) / 'report.html'}")
 
@@ -93,7 +94,7 @@ def _context(console: Console, **overrides: object) -> Context | None:
     try:
         return load_context(**overrides)
     except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
+        console.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         return None
 
 
@@ -166,7 +167,7 @@ def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None)
     try:
         outcome = asyncio.run(resume_run(ctx, run_id, on_event=ProgressPrinter(console), decision=decision))
     except UnknownRun as exc:
-        console.print(f"[red]usage error:[/red] {exc}")
+        console.print(f"[red]usage error:[/red] {escape(str(exc))}")
         return USAGE_ERROR
     outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
@@ -191,7 +192,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         try:
             decision = {"action": "edit", "plan": json.loads(Path(args.edit).read_text(encoding="utf-8"))}
         except (OSError, json.JSONDecodeError) as exc:
-            console.print(f"[red]usage error:[/red] cannot read {args.edit}: {exc}")
+            console.print(f"[red]usage error:[/red] cannot read {args.edit}: {escape(str(exc))}")
             return USAGE_ERROR
     return _continue(console, ctx, args.run_id, decision)
 
@@ -228,7 +229,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         try:
             keys += asyncio.run(keys_for_jql(ctx, args.jql, args.limit))
         except JiraError as exc:
-            console.print(f"[red]cannot search Jira:[/red] {exc}")
+            console.print(f"[red]cannot search Jira:[/red] {escape(str(exc))}")
             return USAGE_ERROR
     if not keys:
         console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 _STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "skipped": "dim"}
@@ -95,7 +96,7 @@ class ProgressPrinter:
         if kind == "step_start":
             args = ", ".join(f"{k}={v!r}" for k, v in (event.get("args") or {}).items())
             lane.current = f"{event['step']} {event['action']}"
-            self._print(f"{tag} ▶ {event['step']} {event['action']}({args})")
+            self._print(f"{tag} ▶ {event['step']} {event['action']}({escape(args)})")
         elif kind == "step_end":
             status = str(event.get("status"))
             style = _STATUS_STYLE.get(status, "white")
@@ -107,5 +108,5 @@ class ProgressPrinter:
             lane.last = f"[{style}]{event['step']} {status}[/{style}] {event.get('duration_s', 0):.2f}s"
             self._print(
                 f"{tag} [{style}]■ {event['step']} {status}[/{style}] {event.get('duration_s', 0):.2f}s "
-                f"[dim]{str(event.get('message', ''))[:140]}[/dim]"
+                f"[dim]{escape(str(event.get('message', ''))[:140])}[/dim]"
             )

@@ -27,3 +27,11 @@ def test_plain_lines_without_a_terminal() -> None:
         assert progress._live is None
         progress({"event": "run_start", "run_id": "R-1", "ticket_key": "K-1"})
     assert "resume with: qa-agent resume R-1" in console.export_text()
+
+
+def test_device_text_with_brackets_is_printed_verbatim() -> None:
+    console = Console(record=True, width=200, force_terminal=False)
+    with ProgressPrinter(console) as progress:
+        progress({"event": "step_end", "driver": 1, "device": "d", "step": "S1", "status": "failed",
+                  "duration_s": 0.1, "message": "on screen: [bold]x[/bold] [screenshot: a.jpg]"})  # fmt: skip
+    assert "on screen: [bold]x[/bold] [screenshot: a.jpg]" in console.export_text()
