@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
 from qa_agent.jira_server.models import TicketFileError
 from qa_agent.jira_server.process import DEFAULT_TICKETS_DIR
 from qa_agent.jira_server.store import TicketStore
+from qa_agent.serving import base_url, bind_socket, serve_announced
 
 READY_PREFIX = "qa-jira-rest listening on "
 
@@ -37,23 +37,6 @@ async def _serve(tickets: Path, host: str, port: int) -> None:
 
     from qa_agent.jira_rest.app import build_app
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    real_port = sock.getsockname()[1]
+    sock = bind_socket(host, port)
     server = uvicorn.Server(uvicorn.Config(build_app(tickets), log_level="warning", access_log=False))
-
-    async def announce() -> None:
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
-            await asyncio.sleep(0.01)
-        shown = f"[{host}]" if ":" in host else host
-        sys.stdout.write(f"{READY_PREFIX}http://{shown}:{real_port}\n")
-        sys.stdout.flush()
-
-    task = asyncio.create_task(announce())
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        task.cancel()
+    await serve_announced(server, sock, f"{READY_PREFIX}{base_url(host, sock)}")

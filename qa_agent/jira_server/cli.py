@@ -47,7 +47,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from qa_agent.jira_server.server import run_http, run_stdio, url_host
+    from qa_agent.jira_server.server import run_http, run_stdio
+    from qa_agent.serving import url_host
 
     tickets: Path = args.tickets.expanduser().resolve()
     try:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
-import socket
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from qa_agent.jira_server.schemas import OUTPUT_SCHEMA, TOOL_SPECS
 from qa_agent.jira_server.store import TicketStore
 from qa_agent.jira_server.tools import JiraTools, ServerConfig, ToolError, dumps
+from qa_agent.serving import base_url, bind_socket, serve_announced
 
 SERVER_NAME = "qa-jira"
 SERVER_VERSION = "0.1.0"
@@ -146,43 +144,9 @@ class _Uvicorn(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-def url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
 async def run_http(tickets_dir: Path, host: str, port: int) -> None:
-    sock = _bind(host, port)
-    real_port = sock.getsockname()[1]
-    base_url = f"http://{url_host(host)}:{real_port}"
-    app = build_http_app(make_tools(tickets_dir, base_url))
+    sock = bind_socket(host, port)
+    url = base_url(host, sock)
+    app = build_http_app(make_tools(tickets_dir, url))
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="on")
-    server = _Uvicorn(config)
-
-    async def announce() -> None:
-        while not server.started:
-            if server.should_exit:
-                return
-            await asyncio.sleep(0.01)
-        sys.stdout.write(f"{READY_PREFIX}{base_url}{MCP_PATH}\n")
-        sys.stdout.flush()
-
-    announcer = asyncio.create_task(announce())
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        announcer.cancel()
-        sock.close()
+    await serve_announced(_Uvicorn(config), sock, f"{READY_PREFIX}{url}{MCP_PATH}")

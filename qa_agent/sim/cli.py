@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
+from qa_agent.serving import base_url, bind_socket, serve_announced
 from qa_agent.sim.config import Knobs, SimConfig, parse_vanish
 from qa_agent.sim.loader import AppModelError, default_apps_dir, load_apps
 
@@ -117,28 +117,9 @@ async def _serve_http(sim: Any, host: str, port: int) -> None:
 
     from qa_agent.sim.http_app import build_app
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    real_port = sock.getsockname()[1]
+    sock = bind_socket(host, port)
     config = uvicorn.Config(build_app(sim), log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-
-    async def announce() -> None:
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
-            await asyncio.sleep(0.01)
-        shown = f"[{host}]" if ":" in host else host
-        sys.stdout.write(f"{READY_PREFIX}http://{shown}:{real_port}/mcp\n")
-        sys.stdout.flush()
-
-    task = asyncio.create_task(announce())
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        task.cancel()
+    await serve_announced(uvicorn.Server(config), sock, f"{READY_PREFIX}{base_url(host, sock)}/mcp")
 
 
 def main(argv: list[str] | None = None) -> int:
