@@ -36,9 +36,16 @@ _STEP_LINE = re.compile(
     re.IGNORECASE,
 )
 _STRUCTURE = re.compile(
-    r"^(feature|scenario|scenario outline|background|rule|example|fonctionnalité|scénario|contexte)\s*:",
+    r"^(?P<header>feature|scenario outline|scenario template|scenario|background|rule|examples|example|scenarios|"
+    r"fonctionnalité|plan du scénario|plan du scenario|scénario|scenario|contexte|règle|regle|exemples|exemple)\s*:",
     re.IGNORECASE,
 )
+# Headers after which every line must be a step: a misspelled keyword must not drop a check silently.
+_STEP_BLOCKS = frozenset(
+    {"scenario", "scenario outline", "scenario template", "background", "example", "scénario", "plan du scénario",
+     "plan du scenario", "contexte", "exemple"}
+)  # fmt: skip
+_PLACEHOLDER = re.compile(r"<[^<>\s]+>")
 _SUBJECT = r"(?:the user|i|user\s*\d+|driver\s*\d+|device\s*\d+|phone\s*\d+)"
 _SUBJECTS = re.compile(rf"^(?P<subj>{_SUBJECT}(?:\s*(?:,|and)\s*{_SUBJECT})*)\s+(?P<rest>.+)$", re.IGNORECASE)
 _WHILE = re.compile(r"^while\s+(?P<first>.+?),\s*(?P<second>.+)$", re.IGNORECASE)
@@ -161,8 +168,62 @@ def _action(driver: int, phrase: str, line_no: int) -> tuple[str, dict[str, obje
     raise GherkinError(f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}")
 
 
+def _clauses(body: str) -> list[str]:
+    while_m = _WHILE.match(body)
+    return [while_m.group("first"), while_m.group("second")] if while_m else [body]
+
+
+def problems(text: str) -> list[str]:
+    """Every line of the test details that would not become a step, each with its line number.
+
+    Inside a scenario or background every non-blank, non-comment line must be a step, a table
+    row or a doc string; free text is allowed only as a description before the first scenario.
+    """
+    found: list[str] = []
+    in_steps = False
+    in_doc = False
+    examples = False
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith(('"""', "```")):
+            in_doc = not in_doc
+            continue
+        if in_doc or not line or line.startswith(("#", "@", "|")):
+            continue
+        header = _STRUCTURE.match(line)
+        if header:
+            name = header.group("header").lower()
+            in_steps = name in _STEP_BLOCKS
+            examples = examples or name in ("scenario outline", "scenario template", "plan du scénario")
+            continue
+        m = _STEP_LINE.match(line)
+        if not m:
+            if in_steps:
+                found.append(f"line {line_no}: not a step (Given/When/Then/And/But): {line!r}")
+            continue
+        in_steps = True
+        body = m.group("text").strip()
+        if examples and _PLACEHOLDER.search(body):
+            found.append(f"line {line_no}: Scenario Outline placeholders are not substituted offline: {line!r}")
+            continue
+        for clause in _clauses(body):
+            sm = _SUBJECTS.match(clause.strip())
+            if not sm:
+                found.append(f"line {line_no}: say who acts (user1, user2, the user): {clause.strip()!r}")
+                continue
+            try:
+                for driver in _drivers(sm.group("subj")):
+                    _action(driver, sm.group("rest"), line_no)
+            except GherkinError as exc:
+                found.append(str(exc).split(". Known steps:")[0])
+    return found
+
+
 def compile_gherkin(text: str) -> Plan:
-    """Gherkin text -> Plan. Raises GherkinError with the line that could not be understood."""
+    """Gherkin text -> Plan. Raises GherkinError listing every line that could not be understood."""
+    errors = problems(text)
+    if errors:
+        raise GherkinError("; ".join(errors) + f". Known steps: {VOCABULARY}")
     out = _Compiled()
     group = 0
     phase = ""

@@ -26,34 +26,12 @@ from qa_agent.scripted_llm import ScriptedLLMServer
 from qa_agent.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules, ptt_plan
+from tests.tickets import ticket_yaml, write_tickets
 
 pytestmark = pytest.mark.slow
 API_KEY = "sk-test-bad-input"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TEN_MB = 10 * 1024 * 1024
-
-
-def ticket_yaml(key: str, *, description: str = "", details: str | None = None, summary: str = "") -> dict[str, Any]:
-    ticket: dict[str, Any] = {
-        "key": key,
-        "summary": summary or f"{key}: a ticket written for the tests",
-        "issue_type": "Test",
-        "status": "To Do",
-        "reporter": {"display_name": "QA Bot", "name": "qa-bot"},
-        "created": "2026-11-20T09:00:00.000+0000",
-        "updated": "2026-11-20T09:00:00.000+0000",
-        "description": description,
-    }
-    if details is not None:
-        ticket["custom_fields"] = {"customfield_11504": {"name": "Test Details", "value": details}}
-    return ticket
-
-
-def write_tickets(folder: Path, *tickets: dict[str, Any]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for ticket in tickets:
-        (folder / f"{ticket['key']}.yaml").write_text(yaml.safe_dump(ticket, allow_unicode=True, width=10**9))
-    return folder
 
 
 async def _run(key: str, tmp_path: Path, **overrides: Any) -> RunOutcome:
