@@ -1,8 +1,12 @@
-"""report.html: the verdict, then each driver's steps side by side per segment, screenshots inline."""
+"""report.html: the verdict, then each driver's steps side by side per step group, screenshots inline.
+
+Readers are QA people, not the graph's authors: a segment is a "step group", a barrier a "sync point",
+and every screenshot opens full size from its thumbnail."""
 
 from __future__ import annotations
 
 import os
+import time
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,9 @@ th{background:#eef0f4} .seg{white-space:nowrap;color:#5b6474}
 .step{margin:0 0 8px;padding:6px;border-radius:6px;border-left:4px solid #aaa;background:#fafbfc}
 .step.passed{border-color:#49a35b}.step.failed{border-color:#d0453f}.step.blocked{border-color:#d49a1f}
 .step.skipped{border-color:#aaa;opacity:.7} .msg{color:#39404d;white-space:pre-wrap;word-break:break-word}
-img.shot{max-width:160px;border:1px solid #ccd;margin-top:6px;display:block}
+img.shot{max-width:240px;border:1px solid #ccd;margin-top:6px;display:block}
+.legend{color:#5b6474;font-size:13px;margin:-8px 0 14px}
+.meta td{border:none;padding:2px 12px 2px 0} .meta{width:auto;background:none;margin-bottom:8px}
 ul{margin:4px 0 12px 18px;padding:0} code{font-size:12px}
 """
 # Flags evidence that failed to load, so a broken report is visible at a glance.
@@ -32,6 +38,9 @@ window.addEventListener('load', function () {
   });
   document.body.setAttribute('data-images-loaded', String(ok));
   document.body.setAttribute('data-images-total', String(imgs.length));
+  var full = document.querySelector('a.full img.shot');
+  if (full) { document.body.setAttribute('data-full-width', String(full.naturalWidth));
+              document.body.setAttribute('data-shown-width', String(full.width)); }
 });
 """
 
@@ -48,7 +57,12 @@ def _rel(path: str | None, folder: Path) -> str | None:
 def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
     shot = _rel((result.get("evidence") or {}).get("screenshot"), folder)
-    img = f'<img class="shot" src="{escape(shot)}" alt="screenshot of {escape(result["step_id"])}">' if shot else ""
+    img = (
+        f'<a class="full" href="{escape(shot)}" target="_blank" title="open full size">'
+        f'<img class="shot" src="{escape(shot)}" alt="screenshot of {escape(result["step_id"])}"></a>'
+        if shot
+        else ""
+    )
     duration = result["ended_at"] - result["started_at"]
     return (
         f'<div class="step {escape(result["status"])}"><b>{escape(result["step_id"])}</b> '
@@ -69,8 +83,44 @@ def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: 
         for d in drivers:
             mine = [r for r in results if r["segment"] == seg and r["driver"] == d]
             cells.append("<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder) for r in mine) + "</td>")
-        rows.append(f'<tr><td class="seg">segment {seg + 1}</td>{"".join(cells)}</tr>')
-    return f"<table><tr><th>barrier</th>{head}</tr>{''.join(rows)}</table>"
+        rows.append(f'<tr><td class="seg">step group {seg + 1}</td>{"".join(cells)}</tr>')
+    return f"<table><tr><th>step group</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _meta(data: dict[str, Any]) -> str:
+    """When the run happened, where the plan came from, and the other files of the run."""
+    results = data.get("results") or [r for a in data.get("history") or [] for r in a.get("results", [])]
+    rows: list[tuple[str, str]] = []
+    if results:
+        start = min(r["started_at"] for r in results)
+        end = max(r["ended_at"] for r in results)
+        rows.append(("steps ran", f"{escape(_when(start))} → {escape(_when(end))} ({end - start:.1f}s)"))
+    plan = data.get("plan") or {}
+    if plan:
+        source = {"gherkin": "Gherkin, compiled offline", "llm": "planned by the LLM", "replay": "replayed"}.get(
+            plan.get("source", ""), plan.get("source", "")
+        )
+        notes = f" — {escape(plan['notes'])}" if plan.get("notes") else ""
+        rows.append(("plan", escape(source) + notes))
+    rows.append(("files", '<a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>'))
+    return '<table class="meta">' + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _attempt_heading(entry: dict[str, Any], previous: dict[str, Any] | None) -> str:
+    label = f"Attempt {entry['attempt'] + 1}"
+    why = entry.get("reason") or ""
+    if not why and previous is not None and previous["verdict"].get("replan"):
+        why = (
+            "replanned after attempt "
+            + str(previous["attempt"] + 1)
+            + ": "
+            + previous["verdict"].get("justification", "")
+        )
+    return f"<h2>{escape(label)}</h2>" + (f'<div class="legend">why: {escape(why[:600])}</div>' if why else "")
 
 
 def render_html(data: dict[str, Any], folder: Path) -> str:
@@ -84,6 +134,7 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
         f"{data.get('stats', {}).get('device_tool_calls', 0)} device tool calls</div>",
         f'<div class="verdict {escape(result)}" id="verdict"><b>{escape(result)}</b> — '
         f"{escape(verdict.get('justification', ''))}</div>",
+        _meta(data),
     ]
     if verdict.get("evidence"):
         parts.append("<h2>Evidence</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in verdict["evidence"]) + "</ul>")
@@ -91,11 +142,13 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
     if expected:
         parts.append("<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>")
     history = data.get("history") or []
-    for entry in history:
-        label = f"Attempt {entry['attempt'] + 1}" + (
-            " (replanned after this)" if entry["verdict"].get("replan") else ""
+    if history or data.get("results"):
+        parts.append(
+            '<div class="legend">Each row is a step group: the devices run their steps of a group side by side, '
+            "and all of them meet at a sync point before the next group starts.</div>"
         )
-        parts.append(f"<h2>{escape(label)}</h2>")
+    for index, entry in enumerate(history):
+        parts.append(_attempt_heading(entry, history[index - 1] if index else None))
         parts.append(_attempt_table(entry["plan"], entry["results"], folder))
     if not history and data.get("results") and data.get("plan"):
         parts.append(_attempt_table(data["plan"], data["results"], folder))
