@@ -17,6 +17,7 @@ from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
 from qa_agent.devices.pool import close_pool, pool_for
 from qa_agent.jira_client import JiraError, call_jira, jira_session
+from qa_agent.reports.batch_index import render_batch_index
 from qa_agent.reports.junit import render_junit_suite
 from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
 from qa_agent.verdicts import blocked
@@ -98,11 +99,12 @@ async def run_batch(
                     return RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
 
         outcomes = list(await asyncio.gather(*(one(k, i) for i, k in enumerate(keys, start=1))))
-    await asyncio.to_thread(_write_junit, folder, batch_id, outcomes)
+    await asyncio.to_thread(_write_batch_reports, folder, batch_id, outcomes)
     return BatchOutcome(batch_id, outcomes, folder, devices)
 
 
-def _write_junit(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
+def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
+    """junit.xml for CI and index.html for people, from each run's report.json."""
     runs: list[tuple[dict[str, Any], Path]] = []
     for o in outcomes:
         report = Path(o.report_dir or "") / "report.json"
@@ -114,6 +116,7 @@ def _write_junit(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> Non
         runs.append((data, Path(o.report_dir or folder)))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "junit.xml").write_text(render_junit_suite(batch_id, runs), encoding="utf-8")
+    (folder / "index.html").write_text(render_batch_index(batch_id, runs, folder), encoding="utf-8")
 
 
 __all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch"]

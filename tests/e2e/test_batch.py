@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.batch import keys_for_jql, run_batch
+from tests.browser import CHROMIUM, dump_dom
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow
@@ -58,6 +60,19 @@ async def test_batch_leases_devices_and_writes_one_junit(tmp_path: Path) -> None
     cases = suite.findall(".//testcase")
     assert sorted(c.find("properties/property[@name='test_key']").get("value") for c in cases) == sorted(EXPECTED)  # type: ignore[union-attr]
     assert suite.get("failures") == "1" and suite.get("errors") == "1"
+    if CHROMIUM is not None:  # .ci/run installs it
+        await _index_lists_failures_first_and_filters(batch.folder, tmp_path)
+
+
+async def _index_lists_failures_first_and_filters(folder: Path, tmp_path: Path) -> None:
+    index = folder / "index.html"
+    dom = await dump_dom(index.as_uri(), tmp_path / "profile")
+    order = [m.group(1) for m in re.finditer(r'<tr class="run (\w+)"', dom)]
+    assert order == sorted(order, key=["failure", "blocked", "success"].index) and len(order) == len(EXPECTED)
+    links = re.findall(r'<a href="([^"#]+/report\.html)">', dom)
+    assert len(links) == len(EXPECTED) and all((folder / link).is_file() for link in links)
+    filtered = await dump_dom(index.as_uri() + "#failure", tmp_path / "profile")
+    assert 'data-shown="1"' in filtered
 
 
 async def test_jql_selects_tickets(jira_url: str, tmp_path: Path) -> None:

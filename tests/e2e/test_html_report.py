@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
+from tests.browser import dump_dom, needs_chromium
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it with apt)")
+@needs_chromium
 async def test_report_shows_verdict_and_screenshots(jira_url: str, tmp_path: Path) -> None:
     ctx = load_context(jira_mcp_url=jira_url, report_root=tmp_path / "runs")
     outcome = await run_ticket(ctx, "PTT-2")
     assert outcome.verdict.result == "failure"
     html = Path(outcome.report_dir or "") / "report.html"
-    proc = await asyncio.create_subprocess_exec(
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=3000",
-        "--dump-dom",
-        html.as_uri(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    dom_bytes, _ = await asyncio.wait_for(proc.communicate(), 60)
-    dom = dom_bytes.decode()
+    dom = await dump_dom(html.as_uri(), tmp_path / "profile")
     assert re.search(r'id="verdict"[^>]*>\s*<b>failure</b>', dom)
     assert "Alice is talking" in dom
     loaded = re.search(r'data-images-loaded="(\d+)"', dom)
