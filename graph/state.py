@@ -172,8 +172,8 @@ def merge_usage(left: dict[str, Usage] | None, right: dict[str, Usage] | None) -
 
 
 class InputState(TypedDict, total=False):
+    # No run id: the agent makes it (see nodes.fetch_ticket.run_id_for), an input never chooses a folder.
     ticket_key: str
-    run_id: str
 
 
 class QAState(TypedDict, total=False):
