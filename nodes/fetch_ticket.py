@@ -18,14 +18,11 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
-from graph.state import QAState
+from graph.state import SAFE_RUN_ID, QAState
 from qa_agent.jira_client import JiraError, fetch_issue, jira_location
 from qa_agent.planning.replay import fingerprint, load_plan
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
-
-# A run id names the run's report folder: one path component, never `.` or `..`.
-SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def run_id_stem(key: str) -> str:
