@@ -11,9 +11,13 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from qa_agent.jira_server.process import jira_server_process
+from qa_agent.sim.process import simulator_process
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGGRAPH = Path(sys.executable).parent / "langgraph"
@@ -124,3 +128,24 @@ async def langgraph_dev(env: dict[str, str], log: Path, host: str = "127.0.0.1")
         yield url
     finally:
         await _stop_group(proc)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    jira_url: str
+    sim_url: str
+    log: Path
+    report_dir: Path
+
+
+@contextlib.asynccontextmanager
+async def qa_server(tmp: Path, host: str = "127.0.0.1", **extra_env: str) -> AsyncIterator[Server]:
+    """The embedded Jira server and simulator over HTTP, and `langgraph dev` configured to use them."""
+    log, report_dir = tmp / "server.log", tmp / "runs"
+    async with (
+        jira_server_process(ROOT / "examples" / "tickets") as jira,
+        simulator_process(apps_dir=ROOT / "examples" / "apps") as sim,
+        langgraph_dev(server_env(jira.url, sim.url, report_dir) | extra_env, log, host) as url,
+    ):
+        yield Server(url=url, jira_url=jira.url, sim_url=sim.url, log=log, report_dir=report_dir)

@@ -9,7 +9,6 @@ node fails the run with `BlockingError` here.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,8 @@ import pytest
 import pytest_asyncio
 
 from graph.context import RUN_OPTIONS, load_context
-from qa_agent.jira_server.process import jira_server_process
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
-from tests.langgraph_dev import LANGGRAPH, ROOT, langgraph_dev, server_env, tail
+from tests.langgraph_dev import LANGGRAPH, Server, qa_server, tail
 
 pytest.importorskip("langgraph_api", reason="needs the dev extras: langgraph-cli[inmem]")
 from langgraph_sdk import get_client
@@ -28,26 +25,12 @@ from langgraph_sdk import get_client
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
-@dataclass(frozen=True)
-class Server:
-    url: str
-    jira_url: str
-    sim_url: str
-    log: Path
-
-
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
     if not LANGGRAPH.is_file():
         pytest.skip(f"no {LANGGRAPH}: install the dev extras")
-    tmp = tmp_path_factory.mktemp("langgraph-dev")
-    log = tmp / "server.log"
-    async with (
-        jira_server_process(ROOT / "examples" / "tickets") as jira,
-        simulator_process(apps_dir=ROOT / "examples" / "apps") as sim,
-        langgraph_dev(server_env(jira.url, sim.url, tmp / "runs"), log) as url,
-    ):
-        yield Server(url=url, jira_url=jira.url, sim_url=sim.url, log=log)
+    async with qa_server(tmp_path_factory.mktemp("langgraph-dev")) as served:
+        yield served
 
 
 def _assert_no_blocking_error(server: Server) -> None:
