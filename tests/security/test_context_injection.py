@@ -5,6 +5,7 @@ no request reaches the client's host, and nothing the client sent is stored."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from tests.security.conftest import Capture, stored_text
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 LLM_KEY = "sk-server-Zq4-only-for-the-real-endpoint"
 JIRA_TOKEN = "jira-server-Wm8-only-for-the-real-jira"
-CLIENT_KEY = "sk-client-Ty2-must-not-be-stored"
+CLIENT_KEY = f"sk-client-{secrets.token_hex(8)}"  # unique: langgraph dev keeps data across restarts
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -30,30 +31,30 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
         yield served
 
 
-async def _refused(server: Server, **run: Any) -> tuple[str, str]:
-    """Start a run on a new thread; it must be refused. Returns (thread id, the refusal text)."""
+async def _refused(server: Server, **run: Any) -> str:
+    """Start a run on a new thread; it must be refused, creating no run. Returns the refusal text."""
     client = get_client(url=server.url)
     thread = await client.threads.create()
     with pytest.raises(httpx.HTTPStatusError) as refused:
         await client.runs.wait(thread["thread_id"], "qa", input={"ticket_key": "LOGIN-1"}, **run)
     assert refused.value.response.status_code == 403, refused.value.response.text
     assert await client.runs.list(thread["thread_id"]) == []  # no run was created
-    return thread["thread_id"], refused.value.response.json()["detail"]
+    return str(refused.value.response.json()["detail"])
 
 
 async def test_device_command_in_context_never_runs(server: Server, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     hostile = {"mobile_mcp_command": "/bin/sh", "mobile_mcp_args_json": json.dumps(["-c", f"id > {marker}"])}
-    _, detail = await _refused(server, context=hostile)
+    detail = await _refused(server, context=hostile)
     assert "mobile_mcp_args_json, mobile_mcp_command cannot be set by a client" in detail
     # the same through config.configurable, which the server turns into the context
-    _, detail = await _refused(server, config={"configurable": hostile})
+    detail = await _refused(server, config={"configurable": hostile})
     assert "mobile_mcp_command" in detail
     assert not marker.exists()
 
 
 async def test_urls_in_context_receive_no_secret(server: Server, capture: Capture) -> None:
-    _, detail = await _refused(
+    detail = await _refused(
         server, context={"llm_base_url": f"{capture.url}/v1", "jira_mcp_url": f"{capture.url}/mcp", "llm_model": "x"}
     )
     assert "jira_mcp_url, llm_base_url, llm_model cannot be set by a client" in detail
@@ -69,12 +70,12 @@ async def test_an_assistant_cannot_carry_deployment_settings(server: Server, cap
             await client.assistants.create("qa", **settings)
         assert refused.value.response.status_code == 403
         assert "cannot be set by a client" in refused.value.response.json()["detail"]
-    assert [a["graph_id"] for a in await client.assistants.search(limit=100)] == ["qa"]  # only the system one
+    assert capture.url not in json.dumps(await client.assistants.search(limit=100))
     assert capture.requests == []
 
 
 async def test_a_key_in_context_is_refused_and_not_readable_back(server: Server) -> None:
-    thread_id, detail = await _refused(server, context={"llm_api_key": CLIENT_KEY, "openai_api_key": CLIENT_KEY})
+    detail = await _refused(server, context={"llm_api_key": CLIENT_KEY, "openai_api_key": CLIENT_KEY})
     assert "llm_api_key, openai_api_key cannot be set by a client" in detail
     assert CLIENT_KEY not in detail
     client = get_client(url=server.url)
@@ -84,15 +85,13 @@ async def test_a_key_in_context_is_refused_and_not_readable_back(server: Server)
 
 async def test_report_root_in_context_writes_nothing_outside(server: Server, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
-    _, detail = await _refused(server, context={"report_root": str(outside), "approve_plan": False})
+    detail = await _refused(server, context={"report_root": str(outside), "approve_plan": False})
     assert "report_root cannot be set by a client" in detail
     assert not outside.exists()
-
-
-async def test_run_options_are_still_accepted(server: Server) -> None:
-    client = get_client(url=server.url)
-    out = await client.runs.wait(
+    # run options alone are fine
+    out = await get_client(url=server.url).runs.wait(
         None, "qa", input={"ticket_key": "NOPE-404"}, context={"max_replans": 0, "screenshots": "proofs"}
     )
     assert isinstance(out, dict)
     assert out["verdict"]["result"] == "blocked" and "NOPE-404 does not exist" in out["verdict"]["justification"]
+    assert Path(out["report_dir"]).resolve().is_relative_to(server.report_dir.resolve())
