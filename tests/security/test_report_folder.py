@@ -60,7 +60,7 @@ async def test_a_state_update_on_a_paused_run_cannot_move_its_report(server: Ser
     )
     assert isinstance(paused, dict) and paused["__interrupt__"], paused
     with pytest.raises(httpx.HTTPStatusError) as refused:
-        await client.threads.update_state(thread["thread_id"], {"run_id": ESCAPE})
+        await client.threads.update_state(thread["thread_id"], {"run_id": ESCAPE}, as_node="approve_plan")
     assert "refused run_id '../../escape'" in refused.value.response.text
     out = await client.runs.wait(thread["thread_id"], "qa", command={"resume": {"action": "approve"}})
     assert isinstance(out, dict)
