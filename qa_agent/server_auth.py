@@ -5,9 +5,9 @@
   (it records `--host` in LANGGRAPH_API_URL; a tunnel or a container does not qualify), and each
   request must come from loopback and name a loopback host (no DNS rebinding).
 - A browser request (it carries `Origin`) is accepted only from the server's own origin or one
-  listed in CORS_ALLOW_ORIGINS, and request bodies must be JSON: a web page open in the
-  developer's browser cannot start runs (CORS alone would not stop a simple cross-site POST
-  from being executed).
+  its CORS settings allow (none by default, see allowed_origins), and request bodies must be
+  JSON: a web page open in the developer's browser cannot start runs (CORS alone would not stop
+  a simple cross-site POST from being executed).
 - A run or an assistant may carry run options only in its context (graph.context.RUN_OPTIONS);
   a run's input only the InputState keys; a command only `resume`.
 """
@@ -47,8 +47,12 @@ def _refuse(status: int, detail: str) -> Auth.exceptions.HTTPException:
 
 
 def allowed_origins() -> set[str]:
-    raw = os.environ.get("CORS_ALLOW_ORIGINS", "")
-    return {o.strip().rstrip("/") for o in raw.split(",") if o.strip() and o.strip() != "*"}
+    """The origins the server's CORS answers allow: `http.cors.allow_origins` of langgraph.json (none),
+    or the CORS_CONFIG environment variable that replaces it. One list for both; `*` is not honoured."""
+    from langgraph_api import config  # the server's own settings: this module only runs inside it
+
+    cors = getattr(config, "CORS_CONFIG", None) or {}
+    return {str(origin).rstrip("/") for origin in cors.get("allow_origins") or () if origin != "*"}
 
 
 def _check_origin(scope: dict[str, Any], headers: dict[str, str]) -> None:
@@ -57,7 +61,7 @@ def _check_origin(scope: dict[str, Any], headers: dict[str, str]) -> None:
         return  # not a browser (SDK, curl): the token or loopback rules decide
     own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
     if origin.rstrip("/") not in allowed_origins() | {own}:
-        raise _refuse(403, f"cross-origin request from {origin[:100]} refused: list it in CORS_ALLOW_ORIGINS")
+        raise _refuse(403, f"cross-origin request from {origin[:100]} refused: list it in CORS_CONFIG's allow_origins")
 
 
 def _check_body(method: str, headers: dict[str, str]) -> None:
