@@ -35,7 +35,7 @@ async def on_all_interfaces(tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         yield served
 
 
-async def test_no_token_no_service(with_token: Server) -> None:
+async def test_the_token_is_required_and_serves_runs(with_token: Server) -> None:
     async with httpx.AsyncClient(base_url=with_token.url, timeout=60) as http:
         missing = await http.post("/threads", json={})
         wrong = await http.post("/threads", json={}, headers={"Authorization": "Bearer not-the-token"})
@@ -48,9 +48,7 @@ async def test_no_token_no_service(with_token: Server) -> None:
     assert studio.status_code == 401
     assert run.status_code == 401
     assert health.status_code == 200  # health checks stay open
-
-
-async def test_the_token_serves_runs(with_token: Server) -> None:
+    # and with the token, runs work
     client = get_client(url=with_token.url, headers={"Authorization": f"Bearer {TOKEN}"})
     thread = await client.threads.create()
     out = await client.runs.wait(thread["thread_id"], "qa", input={"ticket_key": "LOGIN-1"})
