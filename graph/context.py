@@ -9,8 +9,9 @@ real component replaces its embedded default through them:
 
 Two kinds of settings: deployment settings (commands, URLs, paths, secrets) come only from the
 environment of the machine that runs the graph; RUN_OPTIONS are the only fields a client of the
-LangGraph server may set per run. A `Context` instance was built in-process and is trusted; a
-plain dict (what the server passes) is not.
+LangGraph server may set per run. load_context() (in-process code: the CLI, tests, programmatic
+use) may override any field; any other construction, such as LangGraph coercing a run's context
+dict with `Context(**d)`, is refused unless it holds run options only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +47,7 @@ class ConfigError(ValueError):
     """A setting is present but unusable; the CLI maps it to exit code 3."""
 
 
-def refused_options(keys: Any) -> list[str]:
+def refused_options(keys: Iterable[object]) -> list[str]:
     """The keys of an outside context that are not run options: deployment settings, secrets, typos."""
     return sorted(str(key) for key in keys if key not in RUN_OPTIONS)
 
