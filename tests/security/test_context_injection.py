@@ -95,3 +95,17 @@ async def test_report_root_in_context_writes_nothing_outside(server: Server, tmp
     assert isinstance(out, dict)
     assert out["verdict"]["result"] == "blocked" and "NOPE-404 does not exist" in out["verdict"]["justification"]
     assert Path(out["report_dir"]).resolve().is_relative_to(server.report_dir.resolve())
+
+
+async def test_the_graph_itself_refuses_a_context_dict_with_deployment_settings(tmp_path: Path) -> None:
+    """Without the server's auth in front (another host process, a future route): LangGraph builds the
+    context with `Context(**d)`, and that refuses anything but run options before any node runs."""
+    from graph.builder import graph
+    from graph.context import ConfigError
+
+    marker = tmp_path / "marker"
+    hostile = {"mobile_mcp_command": "/bin/sh", "mobile_mcp_args_json": json.dumps(["-c", f"id > {marker}"])}
+    with pytest.raises(ConfigError, match="mobile_mcp_args_json, mobile_mcp_command cannot be set by a client"):
+        await graph.ainvoke({"ticket_key": "LOGIN-1"}, context=hostile)
+    assert not marker.exists()
+    assert not (tmp_path / "runs").exists()
