@@ -52,9 +52,9 @@ def refused_options(keys: Iterable[object]) -> list[str]:
     return sorted(str(key) for key in keys if key not in RUN_OPTIONS)
 
 
-def refusal(refused: list[str]) -> str:
+def refusal(refused: list[str], where: str = "context") -> str:
     return (
-        f"context field(s) {', '.join(refused)} cannot be set by a client: only the run options "
+        f"{where} field(s) {', '.join(refused)} cannot be set by a client: only the run options "
         f"{', '.join(RUN_OPTIONS)} can; commands, URLs, paths and secrets come from the server's environment"
     )
 

@@ -114,7 +114,7 @@ def _context_problems(where: str, context: Any) -> list[str]:
     if not isinstance(context, dict):
         return [f"{where} must be an object of run options ({', '.join(RUN_OPTIONS)})"]
     refused = refused_options(context)
-    return [f"{where}: {refusal(refused)}"] if refused else []
+    return [refusal(refused, where)] if refused else []
 
 
 @auth.on.threads.create_run
