@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from langgraph_sdk import Auth
 
-from graph.context import RUN_OPTIONS, refusal, refused_options
+from graph.context import RUN_OPTIONS, ConfigError, context_of, refusal, refused_options
 from graph.state import InputState
 
 JSON_TYPES = ("application/json",)
@@ -109,12 +109,18 @@ async def authenticate(scope: dict[str, Any], method: str, authorization: str | 
 
 
 def _context_problems(where: str, context: Any) -> list[str]:
+    """Why `context` cannot be a run's context: a key that is not a run option, or an invalid value."""
     if not context:
         return []
     if not isinstance(context, dict):
         return [f"{where} must be an object of run options ({', '.join(RUN_OPTIONS)})"]
-    refused = refused_options(context)
-    return [refusal(refused, where)] if refused else []
+    if refused := refused_options(context):
+        return [refusal(refused, where)]
+    try:
+        context_of(context)
+    except ConfigError as exc:
+        return [f"{where}: {exc}"]
+    return []
 
 
 @auth.on.threads.create_run

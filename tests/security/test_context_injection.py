@@ -88,6 +88,10 @@ async def test_report_root_in_context_writes_nothing_outside(server: Server, tmp
     detail = await _refused(server, context={"report_root": str(outside), "approve_plan": False})
     assert "report_root cannot be set by a client" in detail
     assert not outside.exists()
+    # run options with values they cannot take: refused too, saying why
+    detail = await _refused(server, context={"screenshots": "all", "max_replans": 99})
+    assert "context: invalid configuration: screenshots: Input should be 'assertions', 'proofs' or 'failures'" in detail
+    assert "max_replans: Input should be less than or equal to 10" in detail
     # run options alone are fine
     out = await get_client(url=server.url).runs.wait(
         None, "qa", input={"ticket_key": "NOPE-404"}, context={"max_replans": 0, "screenshots": "proofs"}
