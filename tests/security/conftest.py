@@ -10,12 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.langgraph_dev import LANGGRAPH
-
-pytest.importorskip("langgraph_api", reason="needs the dev extras: langgraph-cli[inmem]")
-if not LANGGRAPH.is_file():
-    pytest.skip(f"no {LANGGRAPH}: install the dev extras", allow_module_level=True)
-
 
 @dataclass
 class Capture:
