@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
+import pytest_asyncio
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Capture:
     requests: list[bytes] = field(default_factory=list)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")  # the loop of the tests and their module-scoped server
 async def capture() -> AsyncIterator[Capture]:
     seen: list[bytes] = []
 
