@@ -31,6 +31,13 @@ INPUT_KEYS = frozenset(InputState.__required_keys__ | InputState.__optional_keys
 auth = Auth()
 
 
+def _hostname(authority: str) -> str | None:
+    try:
+        return urlsplit(f"//{authority}").hostname
+    except ValueError:  # a malformed Host header, e.g. "[::1"
+        return None
+
+
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -82,7 +89,7 @@ def _check_loopback(scope: dict[str, Any], headers: dict[str, str]) -> None:
             "set QA_SERVER_TOKEN, or run `langgraph dev` on 127.0.0.1",
         )
     client = (scope.get("client") or ("", 0))[0]
-    host = urlsplit(f"//{headers.get('host', '')}").hostname
+    host = _hostname(headers.get("host", ""))
     if not (_is_loopback(client) and _is_loopback(host)):
         raise _refuse(403, "without QA_SERVER_TOKEN only loopback clients addressing a loopback host are served")
 
