@@ -6,6 +6,12 @@ real component replaces its embedded default through them:
 - JIRA_MCP_URL unset        -> the embedded Jira MCP server over the example tickets (stdio)
 - MOBILE_MCP_COMMAND unset  -> the embedded device simulator (MOBILE_MCP_URL: an HTTP server)
 - LLM_BASE_URL / OPENAI_API_KEY unset -> offline mode (Gherkin compiler, deterministic verifier)
+
+Two kinds of settings: deployment settings (commands, URLs, paths, secrets) come only from the
+environment of the machine that runs the graph; RUN_OPTIONS are the only fields a client of the
+LangGraph server may set per run. load_context() (in-process code: the CLI, tests, programmatic
+use) may override any field; any other construction, such as LangGraph coercing a run's context
+dict with `Context(**d)`, is refused unless it holds run options only.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +34,29 @@ EXAMPLES_DIR = PROJECT_ROOT / "examples"
 _INDEXED = re.compile(r"^(?:FORCE_DEVICE_DRIVER(?P<force>\d+)|DRIVER(?P<pkg>\d+)_PACKAGE)$")
 
 
+# The fields a run's context may carry from outside (the server's context schema lists only these).
+RUN_OPTIONS: tuple[str, ...] = ("approve_plan", "plan_replay", "screenshots", "prompt_lang", "max_replans")
+
+
+# Set only while load_context() builds a context in-process. Everything else that constructs a
+# Context (LangGraph coerces a run's context dict with `Context(**d)`) may set run options only.
+_TRUSTED: ContextVar[bool] = ContextVar("trusted_context", default=False)
+
+
 class ConfigError(ValueError):
     """A setting is present but unusable; the CLI maps it to exit code 3."""
+
+
+def refused_options(keys: Iterable[object]) -> list[str]:
+    """The keys of an outside context that are not run options: deployment settings, secrets, typos."""
+    return sorted(str(key) for key in keys if key not in RUN_OPTIONS)
+
+
+def refusal(refused: list[str], where: str = "context") -> str:
+    return (
+        f"{where} field(s) {', '.join(refused)} cannot be set by a client: only the run options "
+        f"{', '.join(RUN_OPTIONS)} can; commands, URLs, paths and secrets come from the server's environment"
+    )
 
 
 def _indexed_settings(env_file: str | None) -> tuple[dict[int, str], dict[int, str]]:
@@ -53,6 +82,11 @@ class Context(BaseSettings):
     """Static configuration of one run (LangGraph `context_schema`)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    def __init__(self, **values: Any) -> None:
+        if not _TRUSTED.get() and (refused := refused_options(values)):
+            raise ConfigError(refusal(refused))
+        super().__init__(**values)
 
     # Jira
     jira_mcp_url: str | None = Field(default=None, validation_alias="JIRA_MCP_URL")
@@ -152,12 +186,15 @@ class Context(BaseSettings):
 
     @classmethod
     def model_json_schema(cls, by_alias: bool | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Field names (`approve_plan`), not environment names (`APPROVE_PLAN`), by default.
+        """The run options only, by field name (`approve_plan`, not `APPROVE_PLAN`).
 
-        The LangGraph server keeps only the context keys this schema lists (and Studio edits
-        them), so with aliases `context={"approve_plan": True}` was silently dropped.
+        The LangGraph server keeps only the context keys this schema lists and Studio edits
+        them: deployment settings must not appear here.
         """
-        return super().model_json_schema(False if by_alias is None else by_alias, *args, **kwargs)
+        schema = super().model_json_schema(False if by_alias is None else by_alias, *args, **kwargs)
+        schema["properties"] = {k: v for k, v in schema["properties"].items() if k in RUN_OPTIONS}
+        schema.pop("required", None)
+        return schema
 
     @property
     def mobile_mcp_args(self) -> list[str]:
@@ -179,19 +216,30 @@ class Context(BaseSettings):
         return out
 
 
-def load_context(**overrides: Any) -> Context:
-    """Build the context from the environment; raise ConfigError with a readable message."""
-    from pydantic import ValidationError
+def _readable(exc: ValidationError) -> str:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+    return f"invalid configuration: {problems}"
 
+
+def load_context(**overrides: Any) -> Context:
+    """Build the context from the environment (in-process, trusted: any field can be overridden);
+    raise ConfigError with a readable message."""
+    token = _TRUSTED.set(True)
     try:
         return Context(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        raise ConfigError(_readable(exc)) from None
+    finally:
+        _TRUSTED.reset(token)
 
 
 def context_of(runtime_context: Context | dict[str, Any] | None) -> Context:
-    """Nodes call this: the server may hand us None or a plain dict."""
+    """Nodes call this: the server may hand us None or a plain dict (untrusted: run options only)."""
     if isinstance(runtime_context, Context):
         return runtime_context
-    return load_context(**(runtime_context or {}))
+    if not runtime_context:
+        return load_context()
+    try:
+        return Context(**runtime_context)
+    except ValidationError as exc:
+        raise ConfigError(_readable(exc)) from None

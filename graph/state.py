@@ -7,6 +7,7 @@ server store it. Live connections never appear in state (see `qa_agent.devices.p
 from __future__ import annotations
 
 import operator
+import re
 from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
@@ -171,14 +172,26 @@ def merge_usage(left: dict[str, Usage] | None, right: dict[str, Usage] | None) -
     return out
 
 
+# A run id names the run's report folder: one path component, never `.` or `..`.
+SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def safe_run_id(_old: str | None, new: str) -> str:
+    """Reducer of `run_id`: every write (a node, a server client's state update or command) must
+    be a safe folder name, so nothing can point the report folder elsewhere."""
+    if not isinstance(new, str) or not SAFE_RUN_ID.fullmatch(new):
+        raise ValueError(f"refused run_id {str(new)[:80]!r}: a run id is made by the agent (letters, digits, . _ -)")
+    return new
+
+
 class InputState(TypedDict, total=False):
+    # No run id: the agent makes it (see nodes.fetch_ticket.run_id_for), an input never chooses a folder.
     ticket_key: str
-    run_id: str
 
 
 class QAState(TypedDict, total=False):
     ticket_key: str
-    run_id: str
+    run_id: Annotated[str, safe_run_id]
     messages: Annotated[list[AnyMessage], add_messages]
     ticket: Ticket
     summary: TicketSummary
@@ -202,7 +215,7 @@ class QAState(TypedDict, total=False):
 
 class OutputState(TypedDict, total=False):
     ticket_key: str
-    run_id: str
+    run_id: Annotated[str, safe_run_id]
     summary: TicketSummary
     plan: Plan
     drivers: list[DriverAssignment]

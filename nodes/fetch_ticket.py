@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import time
 from pathlib import Path
@@ -17,31 +18,36 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
-from graph.state import QAState
+from graph.state import SAFE_RUN_ID, QAState
 from qa_agent.jira_client import JiraError, fetch_issue, jira_location
 from qa_agent.planning.replay import fingerprint, load_plan
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
 
+def run_id_stem(key: str) -> str:
+    """A ticket key as part of a run id (a Jira answer may hold any text)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", key)[:64].strip("_") or "run"
+
+
 def new_run_id(key: str) -> str:
-    return f"{key or 'run'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    return f"{run_id_stem(key)}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def run_id_for(state: QAState, key: str) -> str:
-    if state.get("run_id"):
-        return str(state["run_id"])
+def run_id_for(key: str) -> str:
+    """The agent makes run ids: the thread id (the CLI's run id; a UUID under the server) when it
+    is a safe folder name, else a fresh one. Nothing in the input chooses it."""
     try:
         thread = get_config().get("configurable", {}).get("thread_id")
     except RuntimeError:
         thread = None
-    return str(thread) if thread else new_run_id(key)
+    return str(thread) if thread and SAFE_RUN_ID.fullmatch(str(thread)) else new_run_id(key)
 
 
 async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     key = (state.get("ticket_key") or ctx.ticket_key or "").strip()
-    run_id = run_id_for(state, key)
+    run_id = run_id_for(key)
     base: dict[str, Any] = {"run_id": run_id, "ticket_key": key, "attempt": 0, "segment": 0}
     if not key:
         return base | {"verdict": blocked("no ticket key: pass `ticket_key` in the input or set TICKET_KEY")}

@@ -63,7 +63,7 @@ def _not_found(messages: list[BaseMessage], key: str) -> bool:
 async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     key = (state.get("ticket_key") or ctx.ticket_key or "").strip()
-    run_id = run_id_for(state, key)
+    run_id = state.get("run_id") or run_id_for(key)  # set by fetch_ticket, which runs first
     base: dict[str, Any] = {"run_id": run_id, "ticket_key": key}
     if not key:
         return base | {"verdict": blocked("no ticket key: pass `ticket_key` in the input or set TICKET_KEY")}

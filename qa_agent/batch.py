@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.context import Context
+from nodes.fetch_ticket import run_id_stem
 from qa_agent.devices.calls import CallPolicy, call_tool
 from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
@@ -91,10 +92,10 @@ async def run_batch(
         limit = asyncio.Semaphore(max(1, concurrency or 2 * len(devices) or 1))
 
         async def one(key: str, index: int) -> RunOutcome:
-            run_id = f"{batch_id}-{index:03d}-{key}"
+            run_id = f"{batch_id}-{index:03d}-{run_id_stem(key)}"
             async with limit:
                 try:
-                    return await drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
+                    return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)
                 except Exception as exc:  # one broken run must not lose the others' verdicts
                     return RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
 

@@ -125,7 +125,7 @@ async def run_ticket(
     if on_event is not None:
         on_event({"event": "run_start", "run_id": run_id, "ticket_key": key})
     async with durable_graph(ctx) as graph:
-        return await drive(graph, {"ticket_key": key, "run_id": run_id}, ctx, run_id, on_event)
+        return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)
 
 
 class UnknownRun(LookupError):

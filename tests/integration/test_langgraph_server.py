@@ -8,151 +8,34 @@ node fails the run with `BlockingError` here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import signal
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from graph.context import load_context
-from qa_agent.jira_server.process import jira_server_process
+from graph.context import RUN_OPTIONS, load_context
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
-
-ROOT = Path(__file__).resolve().parents[2]
-LANGGRAPH = Path(sys.executable).parent / "langgraph"
-READY_TIMEOUT_S = 60.0
-AMBIENT = ("JIRA_", "MOBILE_MCP", "LLM_", "OPENAI_", "FORCE_DEVICE_DRIVER", "QA_", "MAX_REPLANS", "APPROVE_PLAN")
+from tests.langgraph_dev import LANGGRAPH, Server, qa_server, tail
 
 pytest.importorskip("langgraph_api", reason="needs the dev extras: langgraph-cli[inmem]")
-from langgraph_sdk import get_client  # noqa: E402
+from langgraph_sdk import get_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    jira_url: str
-    sim_url: str
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server_env(jira_url: str, sim_url: str, report_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(AMBIENT) and not (k.startswith("DRIVER") and k.endswith("_PACKAGE"))
-    }
-    env.update(
-        LANGGRAPH_CLI_NO_ANALYTICS="1",
-        LANGSMITH_TRACING="false",
-        JIRA_MCP_URL=jira_url,
-        MOBILE_MCP_URL=sim_url,
-        QA_REPORT_DIR=str(report_dir),
-        # The server reads ./.env of the repo (its cwd): empty values keep a developer's LLM or
-        # device command out of this test (an empty value counts as unset).
-        LLM_BASE_URL="",
-        OPENAI_API_KEY="",
-        MOBILE_MCP_COMMAND="",
-        GLOBAL_PACKAGE="",
-    )
-    return env
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-async def _wait_ready(proc: asyncio.subprocess.Process, url: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    async with httpx.AsyncClient(timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            if proc.returncode is not None:
-                raise RuntimeError(f"langgraph dev exited with {proc.returncode}:\n{_tail(log)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{url}/ok")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"langgraph dev not ready within {READY_TIMEOUT_S:.0f}s:\n{_tail(log)}")
-
-
-async def _stop_group(proc: asyncio.subprocess.Process) -> None:
-    """SIGTERM the server's process group, SIGKILL what is left after 10 s; wait until it is empty."""
-    pgid = proc.pid
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), timeout=10)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
-        await asyncio.wait_for(proc.wait(), timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        await asyncio.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    raise AssertionError("processes of the langgraph dev group outlived it")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
     if not LANGGRAPH.is_file():
         pytest.skip(f"no {LANGGRAPH}: install the dev extras")
-    tmp = tmp_path_factory.mktemp("langgraph-dev")
-    log = tmp / "server.log"
-    async with (
-        jira_server_process(ROOT / "examples" / "tickets") as jira,
-        simulator_process(apps_dir=ROOT / "examples" / "apps") as sim,
-    ):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--port", str(port)]
-        command += ["--config", "langgraph.json"]
-        with log.open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                *command,
-                cwd=ROOT,  # ./graph/builder.py resolves against the cwd; .langgraph_api/ lands there (gitignored)
-                env=_server_env(jira.url, sim.url, tmp / "runs"),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as one at teardown
-            )
-        try:
-            await _wait_ready(proc, url, log)
-            yield Server(url=url, jira_url=jira.url, sim_url=sim.url, log=log)
-        finally:
-            await _stop_group(proc)
+    async with qa_server(tmp_path_factory.mktemp("langgraph-dev")) as served:
+        yield served
 
 
 def _assert_no_blocking_error(server: Server) -> None:
     text = server.log.read_text(errors="replace")
-    assert "BlockingError" not in text, _tail(server.log, 80)
+    assert "BlockingError" not in text, tail(server.log, 80)
 
 
 async def test_graph_is_served_under_its_langgraph_json_name(server: Server) -> None:
@@ -160,10 +43,10 @@ async def test_graph_is_served_under_its_langgraph_json_name(server: Server) -> 
     assistants = await client.assistants.search(graph_id="qa")
     assert [a["graph_id"] for a in assistants] == ["qa"]
     schemas = await client.assistants.get_schemas(assistants[0]["assistant_id"])
-    # Studio and the server's context filter see the field names load_context() takes.
+    # Studio and the server's context filter see the run options, by the field names load_context() takes.
     context_schema = schemas["context_schema"]
     assert context_schema is not None
-    assert {"approve_plan", "report_root", "jira_mcp_url"} <= set(context_schema["properties"])
+    assert set(context_schema["properties"]) == set(RUN_OPTIONS)
 
 
 async def test_wait_gives_the_cli_verdict(server: Server, tmp_path: Path) -> None:
