@@ -251,7 +251,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not keys:
         console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
         return USAGE_ERROR
-    console.print(f"batch of {len(keys)} ticket(s): {', '.join(keys)}")
+    console.print(f"batch of {len(keys)} ticket(s): {escape(', '.join(keys))}")  # JQL keys are Jira's text
     batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
     table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
     for column in ("ticket", "verdict", "devices", "steps", "report"):
@@ -259,7 +259,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for o in batch.outcomes:
         drivers = o.state.get("drivers") or []
         table.add_row(
-            str(o.state.get("ticket_key", "")),
+            escape(str(o.state.get("ticket_key", ""))),
             f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
             ", ".join(d.device for d in drivers),
             str(len(o.state.get("results") or [])),
