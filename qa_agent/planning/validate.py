@@ -59,7 +59,7 @@ def validate_plan(
     seen: set[str] = set()
     permitted = launchable | {p for p in packages.values() if p}
     for step in plan.steps:
-        where = f"step {step.id!r} (driver {step.driver}, {step.action})"
+        where = f"step {step.id} (driver {step.driver}, {step.action})"
         if not _STEP_ID.match(step.id):
             errors.append(f"{where}: a step id is 1-40 letters, digits, '_', '.' or '-', starting alphanumeric")
         if step.id in seen:

@@ -54,7 +54,7 @@ async def test_llm_plan_naming_another_runs_device_is_refused(jira_url: str, sim
     outcome = await _run_plan(plan, jira_url, sim, tmp_path)
     actions = await sim.actions()
     assert outcome.verdict.result == "blocked"
-    assert "step 'X1'" in outcome.verdict.justification
+    assert "step X1 " in outcome.verdict.justification
     assert "devices are assigned by the agent; remove the device argument" in outcome.verdict.justification
     assert [a for a in actions if a["device"] == OTHER_RUNS_DEVICE] == []
 
