@@ -35,9 +35,9 @@ def _launched_package(step: Step) -> str | None:
     """The package a step names explicitly for launching or stopping, if any."""
     if step.action in ("launch_app", "terminate_app"):
         return str(step.args.get("package") or "") or None
-    if step.action == "tool" and isinstance(step.args.get("args"), dict):
-        key = PACKAGE_TOOLS.get(str(step.args.get("name", "")))
-        return str(step.args["args"].get(key) or "") or None if key else None
+    key = PACKAGE_TOOLS.get(str(step.args.get("name", ""))) if step.action == "tool" else None
+    if key and isinstance(step.args.get("args"), dict):
+        return str(step.args["args"].get(key) or "") or None
     return None
 
 

@@ -16,5 +16,5 @@ def inside(root: Path | str, *parts: str) -> Path:
     target = base.joinpath(*parts).resolve()
     if target == base or not target.is_relative_to(base):
         joined = "/".join(parts)
-        raise OutsideReportFolder(f"refusing to write {joined!r}: it resolves to {target}, outside {base}")
+        raise OutsideReportFolder(f"refusing to write {joined!r}: it resolves to {target}, not inside {base}")
     return Path(root).joinpath(*parts)
