@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
@@ -78,6 +78,10 @@ def _indexed_settings(env_file: str | None) -> tuple[dict[int, str], dict[int, s
     return forced, packages
 
 
+def _comma_list(value: Any) -> Any:
+    return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+
 class Context(BaseSettings):
     """Static configuration of one run (LangGraph `context_schema`)."""
 
@@ -108,6 +112,11 @@ class Context(BaseSettings):
         default=False,
         validation_alias="QA_ALLOW_UNSAFE_TOOLS",
         description="Allow install/uninstall/open-URL tools in plans",
+    )
+    allowed_packages: Annotated[list[str], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=list,
+        validation_alias="QA_ALLOWED_PACKAGES",
+        description="Packages a plan may launch besides the ticket's own (comma-separated)",
     )
 
     # LLM (OpenAI-compatible)

@@ -20,7 +20,7 @@ from graph.state import Plan, QAState
 from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
-from qa_agent.planning.validate import validate_plan
+from qa_agent.planning.validate import launchable_packages, validate_plan
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
 
@@ -69,6 +69,7 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
         server_tools=state.get("device_tools", {}),
         allowed=allowed_tools(ctx.allow_unsafe_tools),
         packages=packages,
+        launchable=launchable_packages(ctx, state["summary"]),
     )
     if errors:
         return {"verdict": blocked("the edited plan is invalid: " + "; ".join(errors), "plan_defect")}

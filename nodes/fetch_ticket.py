@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
 import time
 from pathlib import Path
@@ -20,18 +19,15 @@ from langgraph.runtime import Runtime
 from graph.context import Context, context_of
 from graph.state import SAFE_RUN_ID, QAState
 from qa_agent.jira_client import JiraError, fetch_issue, jira_location
+from qa_agent.keys import InvalidKey, is_key, parse_key
 from qa_agent.planning.replay import fingerprint, load_plan
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
 
-def run_id_stem(key: str) -> str:
-    """A ticket key as part of a run id (a Jira answer may hold any text)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", key)[:64].strip("_") or "run"
-
-
 def new_run_id(key: str) -> str:
-    return f"{run_id_stem(key)}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    """A fresh run id; it names the run's folder, so only a valid key may be part of it."""
+    return f"{key if is_key(key) else 'run'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def run_id_for(key: str) -> str:
@@ -51,6 +47,10 @@ async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     base: dict[str, Any] = {"run_id": run_id, "ticket_key": key, "attempt": 0, "segment": 0}
     if not key:
         return base | {"verdict": blocked("no ticket key: pass `ticket_key` in the input or set TICKET_KEY")}
+    try:
+        parse_key(key)
+    except InvalidKey as exc:
+        return base | {"verdict": blocked(str(exc))}
     try:
         payload = parse_issue_text(await fetch_issue(ctx, key))
     except JiraError as exc:

@@ -11,15 +11,15 @@ import json
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_mcp_adapters.tools import load_mcp_tools
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from graph.context import Context, context_of
 from graph.state import QAState, Ticket, TicketSummary
 from nodes.fetch_ticket import run_id_for
+from nodes.jira_tools import read_only_tools
 from prompts import load
-from qa_agent.jira_client import JiraError, run_jira_session
+from qa_agent.jira_client import JiraError
 from qa_agent.llm import LLMError, chat_model, describe_llm_error, structured_call, usage_of
 from qa_agent.planning.gherkin import looks_like_gherkin
 from qa_agent.tickets import find_package, parse_issue_text, ticket_from_jira
@@ -78,7 +78,7 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         base |= {"attempt": 0, "segment": 0}
     rounds = sum(1 for m in history if isinstance(m, AIMessage) and m.tool_calls)
     try:
-        tools = await load_mcp_tools(await run_jira_session(run_id, ctx))
+        tools = list((await read_only_tools(run_id, ctx)).values())
     except JiraError as exc:
         return base | {"messages": new, "verdict": blocked(str(exc))}
     try:

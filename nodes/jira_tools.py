@@ -1,4 +1,4 @@
-"""jira_tools: run the Jira tool calls the agent asked for; unknown tools answer with an error."""
+"""jira_tools: run the Jira tool calls the agent asked for, read-only tools only; others answer with an error."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
 from langgraph.runtime import Runtime
 
@@ -18,6 +19,17 @@ from qa_agent.tickets import parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
 MAX_RAW_CHARS = 200_000
+# What the jira_agent may call (mcp-atlassian 0.23.1 names): reading only. Ticket text can carry
+# instructions the model follows; write-back is the report node's, behind JIRA_WRITEBACK.
+READ_ONLY_JIRA_TOOLS: frozenset[str] = frozenset(
+    {"jira_get_issue", "jira_search", "jira_search_fields", "jira_get_field_options"}
+)
+
+
+async def read_only_tools(run_id: str, ctx: Context) -> dict[str, BaseTool]:
+    """The run's Jira tools the agent is offered and may run (JiraError if the server is unreachable)."""
+    tools = await load_mcp_tools(await run_jira_session(run_id, ctx))
+    return {t.name: t for t in tools if t.name in READ_ONLY_JIRA_TOOLS}
 
 
 def _as_text(content: Any) -> str:
@@ -37,7 +49,7 @@ async def jira_tools(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     try:
-        tools = {t.name: t for t in await load_mcp_tools(await run_jira_session(state["run_id"], ctx))}
+        tools = await read_only_tools(state["run_id"], ctx)
     except JiraError as exc:
         return {"verdict": blocked(str(exc))}
     replies: list[ToolMessage] = []
@@ -48,7 +60,8 @@ async def jira_tools(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         if tool is None:
             replies.append(
                 ToolMessage(
-                    f"unknown tool {call['name']!r}; available tools: {', '.join(sorted(tools))}",
+                    f"unknown tool {call['name']!r}: the Jira agent may use only these read-only tools: "
+                    f"{', '.join(sorted(tools)) or 'none'}",
                     tool_call_id=call_id,
                     status="error",
                 )

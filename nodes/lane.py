@@ -20,6 +20,7 @@ from graph.context import Context, context_of
 from graph.state import Step, StepResult
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.pool import pool_for
+from qa_agent.reports.paths import inside
 
 
 class LaneInput(TypedDict):
@@ -43,7 +44,7 @@ class LaneOutput(TypedDict):
 
 
 def evidence_dir(ctx: Context, run_id: str) -> Path:
-    return ctx.report_root / run_id / "evidence"
+    return inside(ctx.report_root, run_id, "evidence")
 
 
 async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from qa_agent.devices.pool import pool_for
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
-from qa_agent.planning.validate import mark_cold_starts, validate_plan
+from qa_agent.planning.validate import launchable_packages, mark_cold_starts, validate_plan
 from qa_agent.verdicts import blocked
 
 NO_LLM_HELP = (
@@ -84,7 +84,13 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     plan = mark_cold_starts(plan)
     packages = driver_packages(ctx, summary, plan.drivers_needed)
     plan.packages = {d: p for d, p in packages.items() if p}
-    errors = validate_plan(plan, server_tools=state.get("device_tools", {}), allowed=allowed, packages=packages)
+    errors = validate_plan(
+        plan,
+        server_tools=state.get("device_tools", {}),
+        allowed=allowed,
+        packages=packages,
+        launchable=launchable_packages(ctx, summary),
+    )
     if errors:
         return update | {
             "plan": plan,

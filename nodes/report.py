@@ -11,8 +11,10 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
 from graph.state import QAState, TicketSummary
+from nodes.fetch_ticket import new_run_id
 from prompts import load
 from qa_agent.planning.replay import save_plan
+from qa_agent.reports.paths import OutsideReportFolder, inside
 from qa_agent.reports.writer import write_reports
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
@@ -38,7 +40,11 @@ async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     run_id = state.get("run_id") or "run"
     await close_run(run_id)
     verdict = state.get("verdict") or blocked("the run ended without a verdict")
-    folder = Path(ctx.report_root) / run_id
+    try:
+        folder = inside(ctx.report_root, run_id)
+    except OutsideReportFolder as exc:  # a run id from outside (server input): never trusted with a path
+        verdict = blocked(f"run id {run_id!r} cannot name a report folder ({exc})")
+        folder = inside(ctx.report_root, new_run_id(""))
     extra: dict[str, Any] = {"verdict": verdict}
     summary = state.get("summary")
     if summary is not None:

@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from graph.context import Context
-from nodes.fetch_ticket import run_id_stem
 from qa_agent.devices.calls import CallPolicy, call_tool
 from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
 from qa_agent.devices.pool import close_pool, pool_for
 from qa_agent.jira_client import JiraError, call_jira, jira_session
+from qa_agent.keys import is_key
 from qa_agent.reports.batch_index import render_batch_index
 from qa_agent.reports.junit import render_junit_suite
+from qa_agent.reports.paths import inside
 from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
 from qa_agent.verdicts import blocked
 
@@ -40,6 +41,7 @@ class BatchOutcome:
 
 
 async def keys_for_jql(ctx: Context, jql: str, limit: int = 100) -> list[str]:
+    """Keys as Jira returned them: a bad one is not dropped here, its run ends blocked naming it."""
     keys: list[str] = []
     async with jira_session(ctx) as session:
         while len(keys) < limit:
@@ -72,7 +74,7 @@ async def run_batch(
     ctx: Context, keys: list[str], *, concurrency: int | None = None, on_event: ProgressFn | None = None
 ) -> BatchOutcome:
     batch_id = f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    folder = Path(ctx.report_root) / batch_id
+    folder = inside(ctx.report_root, batch_id)
     async with AsyncExitStack() as stack:
         if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url):
             from qa_agent.sim.process import simulator_process
@@ -92,7 +94,8 @@ async def run_batch(
         limit = asyncio.Semaphore(max(1, concurrency or 2 * len(devices) or 1))
 
         async def one(key: str, index: int) -> RunOutcome:
-            run_id = f"{batch_id}-{index:03d}-{run_id_stem(key)}"
+            # The key names the run folder only once it is known to be a key; fetch_ticket blocks a bad one.
+            run_id = f"{batch_id}-{index:03d}" + (f"-{key}" if is_key(key) else "")
             async with limit:
                 try:
                     return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)

@@ -1,4 +1,5 @@
-"""Child processes that cannot outlive the agent, even when it is killed with SIGKILL."""
+"""Child processes that cannot outlive the agent (even when it is killed with SIGKILL) and that
+inherit no secret: each gets a minimal environment plus what it needs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,35 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import signal
 import sys
+from collections.abc import Mapping
 
 _PR_SET_PDEATHSIG = 1
+# Names (or name prefixes) every child may see: enough to run a program, nothing that authenticates.
+BASE_ENV: tuple[str, ...] = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "LC_", "TZ", "TMPDIR", "TEMP", "TMP",
+    "SYSTEMROOT", "XDG_", "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)  # fmt: skip
+# What a third-party mobile-mcp (often `npx`) needs besides: Node/npm settings, the Android SDK, proxies.
+MOBILE_MCP_ENV: tuple[str, ...] = (
+    "NODE_", "NPM_CONFIG_", "npm_config_", "NVM_", "ANDROID_", "JAVA_HOME", "MOBILEMCP_", "MOBILECLI_",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+)  # fmt: skip
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSW", "API_KEY", "APIKEY", "CREDENTIAL", "AUTH", "_KEY")
+
+
+def child_env(extra: Mapping[str, str] | None = None, *, keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The agent's variables named in BASE_ENV or `keep` (exact names or prefixes), never one whose
+    name says it is a secret, then `extra` (the caller's explicit choice) on top."""
+    allowed = BASE_ENV + keep
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(allowed) and not any(word in name.upper() for word in _SECRET_WORDS)
+    }
+    return env | dict(extra or {})
 
 
 def die_with_parent() -> None:

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from graph.context import ConfigError, Context, load_context
+from qa_agent.keys import InvalidKey, parse_key
 from qa_agent.progress import ProgressPrinter
 from qa_agent.runner import RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
@@ -98,6 +99,15 @@ def _context(console: Console, **overrides: object) -> Context | None:
         return None
 
 
+def _keys(console: Console, texts: Sequence[str | None]) -> list[str] | None:
+    """Keys typed by a person: any bad one is a usage error (None) naming it."""
+    try:
+        return [parse_key(text) for text in texts]
+    except InvalidKey as exc:
+        console.print(f"[red]usage error:[/red] {escape(str(exc))}")
+        return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     overrides: dict[str, object] = {}
@@ -108,10 +118,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     ctx = _context(console, **overrides)
     if ctx is None:
         return USAGE_ERROR
-    key = args.key or ctx.ticket_key
-    if not key:
+    if not (args.key or ctx.ticket_key):
         console.print("[red]usage error:[/red] give a ticket key (qa-agent run KEY) or set TICKET_KEY")
         return USAGE_ERROR
+    keys = _keys(console, [args.key or ctx.ticket_key])
+    if keys is None:
+        return USAGE_ERROR
+    key = keys[0]
     devices = ctx.mobile_mcp_command or ctx.mobile_mcp_url or "embedded simulator"
     console.print(f"[bold]{key}[/bold] · devices: {devices}")
     with ProgressPrinter(console, live=False if args.quiet else None) as progress:
@@ -144,7 +157,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if ctx.jira_mcp_url or ctx.mobile_mcp_command or ctx.mobile_mcp_url:
         console.print("[yellow]demo uses the embedded servers; JIRA_MCP_URL / MOBILE_MCP_* are ignored[/yellow]")
         ctx = ctx.model_copy(update={"jira_mcp_url": None, "mobile_mcp_command": None, "mobile_mcp_url": None})
-    keys = args.keys or sorted(p.stem for p in Path(ctx.tickets_dir).glob("*.yaml"))
+    keys = _keys(console, args.keys) if args.keys else sorted(p.stem for p in Path(ctx.tickets_dir).glob("*.yaml"))
+    if keys is None:
+        return USAGE_ERROR
     outcomes = asyncio.run(_demo(ctx, keys, console))
     table = Table(title="mobile-qa-agent demo")
     for column in ("ticket", "verdict", "steps", "device calls", "report"):
@@ -224,7 +239,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     ctx = _context(console, **overrides)
     if ctx is None:
         return USAGE_ERROR
-    keys = list(args.keys)
+    keys = _keys(console, args.keys)
+    if keys is None:
+        return USAGE_ERROR
     if args.jql:
         try:
             keys += asyncio.run(keys_for_jql(ctx, args.jql, args.limit))
@@ -234,7 +251,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not keys:
         console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
         return USAGE_ERROR
-    console.print(f"batch of {len(keys)} ticket(s): {', '.join(keys)}")
+    console.print(f"batch of {len(keys)} ticket(s): {escape(', '.join(keys))}")  # JQL keys are Jira's text
     batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
     table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
     for column in ("ticket", "verdict", "devices", "steps", "report"):
@@ -242,7 +259,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for o in batch.outcomes:
         drivers = o.state.get("drivers") or []
         table.add_row(
-            str(o.state.get("ticket_key", "")),
+            escape(str(o.state.get("ticket_key", ""))),
             f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
             ", ".join(d.device for d in drivers),
             str(len(o.state.get("results") or [])),

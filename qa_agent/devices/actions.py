@@ -29,6 +29,7 @@ from qa_agent.devices.calls import (
 )
 from qa_agent.devices.elements import Element, find_element, is_visible, parse_elements, summarize
 from qa_agent.devices.results import ToolText, device_gone, truncate
+from qa_agent.reports.paths import inside
 
 BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
@@ -181,7 +182,7 @@ class LaneDriver:
         if not outcome.ok or not outcome.result.images:
             return None
         mime, data = outcome.result.images[0]
-        path = self.evidence_dir / f"{name}.{'png' if 'png' in mime else 'jpg'}"
+        path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
         await asyncio.to_thread(_write_bytes, path, data)
         return str(path)
 

@@ -92,10 +92,12 @@ class CallPolicy:
 def inject_arguments(
     tool: str, args: dict[str, Any], schema: dict[str, Any] | None, device: str | None, package: str | None
 ) -> dict[str, Any]:
-    """Fill what a plan leaves implicit, and only where the tool's schema has a place for it."""
+    """Fill what a plan leaves implicit, and only where the tool's schema has a place for it.
+
+    A device named in `args` is dropped: a lane acts on its assigned device and no other."""
     props: dict[str, Any] = ((schema or {}).get("inputSchema") or {}).get("properties") or {}
-    out = dict(args)
-    if device and not any(k in out for k in DEVICE_KEYS):
+    out = {k: v for k, v in args.items() if k not in DEVICE_KEYS}
+    if device:
         key = next((k for k in DEVICE_KEYS if k in props), None)
         if key is None and schema is None and tool != "mobile_list_available_devices":
             key = "device"  # no schema known: every device tool of mobile-mcp takes `device`

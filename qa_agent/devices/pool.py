@@ -13,6 +13,7 @@ from typing import Any
 from mcp import ClientSession
 
 from graph.context import Context
+from qa_agent.childproc import MOBILE_MCP_ENV
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
 
@@ -56,7 +57,7 @@ class DevicePool:
     async def _factory(self) -> Any:
         if self.ctx.mobile_mcp_command:
             command, args = self.ctx.mobile_mcp_command, self.ctx.mobile_mcp_args
-            return lambda: open_stdio_session(command, args)
+            return lambda: open_stdio_session(command, args, keep=MOBILE_MCP_ENV)
         url = await self._url()
         return lambda: open_http_session(url)
 

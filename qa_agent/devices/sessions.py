@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -14,13 +13,15 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from qa_agent.childproc import child_env
+
 
 @asynccontextmanager
 async def open_stdio_session(
-    command: str, args: list[str], env: Mapping[str, str] | None = None
+    command: str, args: list[str], env: Mapping[str, str] | None = None, *, keep: tuple[str, ...] = ()
 ) -> AsyncIterator[ClientSession]:
-    full_env = {**os.environ, **(env or {})}
-    params = StdioServerParameters(command=command, args=args, env=full_env)
+    """A server over stdio, started with child_env(env, keep=keep): never the agent's secrets."""
+    params = StdioServerParameters(command=command, args=args, env=child_env(env, keep=keep))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session

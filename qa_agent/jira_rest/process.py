@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_agent.childproc import stop_process
+from qa_agent.childproc import child_env, stop_process
 from qa_agent.jira_rest.cli import READY_PREFIX
 
 START_TIMEOUT_S = 20.0
@@ -52,7 +52,7 @@ async def jira_rest_process(tickets_dir: Path, *, host: str = "127.0.0.1") -> As
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=child_env({"PYTHONUNBUFFERED": "1"}),
     )
     err: list[bytes] = []
     err_task = asyncio.create_task(_drain(proc.stderr, err))

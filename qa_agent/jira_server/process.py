@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
-from qa_agent.childproc import die_with_parent, stop_process
+from qa_agent.childproc import child_env, die_with_parent, stop_process
 
 DEFAULT_TICKETS_DIR: Path = Path(__file__).resolve().parents[2] / "examples" / "tickets"
 READY_PREFIX = "qa-jira listening on "
@@ -60,6 +60,7 @@ def stdio_server_params(tickets_dir: Path = DEFAULT_TICKETS_DIR) -> StdioServerP
     return StdioServerParameters(
         command=sys.executable,
         args=serve_command(tickets_dir, transport="stdio")[1:],
+        env=child_env(),
     )
 
 
@@ -91,6 +92,7 @@ async def jira_server_process(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=child_env(),
         preexec_fn=die_with_parent,
     )
     stderr_tail: list[bytes] = []

@@ -12,7 +12,7 @@ from graph.context import Context
 from graph.state import Attempt, Plan, Step, TicketSummary
 from prompts import load
 from qa_agent.llm import chat_model, structured_call
-from qa_agent.planning.validate import validate_plan
+from qa_agent.planning.validate import launchable_packages, validate_plan
 
 
 class PlannedStep(BaseModel):
@@ -100,7 +100,13 @@ async def plan_with_llm(
             raws.extend(more)
             plan = to_plan(planned, summary)
             all_packages = {d: packages.get(d) for d in range(1, max(len(devices), plan.drivers_needed) + 1)}
-            errors = validate_plan(plan, server_tools=server_tools, allowed=allowed, packages=all_packages)
+            errors = validate_plan(
+                plan,
+                server_tools=server_tools,
+                allowed=allowed,
+                packages=all_packages,
+                launchable=launchable_packages(ctx, summary),
+            )
             errors += [
                 f"step {s.id}: driver {s.driver} is out of range: {len(devices)} device(s) connected"
                 for s in plan.steps

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from graph.state import Plan, Ticket
+from qa_agent.reports.paths import inside
 
 
 def fingerprint(ticket: Ticket) -> str:
@@ -20,7 +21,7 @@ def fingerprint(ticket: Ticket) -> str:
 
 
 def plan_path(root: Path, print_: str) -> Path:
-    return root / "plans" / f"{print_}.json"
+    return inside(root, "plans", f"{print_}.json")
 
 
 def load_plan(root: Path, print_: str) -> Plan | None:

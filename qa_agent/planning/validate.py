@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from graph.state import SEMANTIC_ACTIONS, Plan
-from qa_agent.devices.calls import UNSAFE_TOOLS
+from graph.context import Context
+from graph.state import SEMANTIC_ACTIONS, Plan, Step, TicketSummary
+from qa_agent.devices.calls import DEVICE_KEYS, PACKAGE_TOOLS, UNSAFE_TOOLS
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tap_text": ("target",),
@@ -20,6 +22,23 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "tool": ("name",),
 }
 _DIRECTIONS = {"up", "down", "left", "right"}
+_STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")  # it names evidence files
+
+
+def launchable_packages(ctx: Context, summary: TicketSummary | None) -> frozenset[str]:
+    """The ticket's packages (as it names them or as configured) and QA_ALLOWED_PACKAGES."""
+    named = [summary.package if summary else None, ctx.global_package, *ctx.driver_packages.values()]
+    return frozenset(p for p in [*named, *ctx.allowed_packages] if p)
+
+
+def _launched_package(step: Step) -> str | None:
+    """The package a step names explicitly for launching or stopping, if any."""
+    if step.action in ("launch_app", "terminate_app"):
+        return str(step.args.get("package") or "") or None
+    key = PACKAGE_TOOLS.get(str(step.args.get("name", ""))) if step.action == "tool" else None
+    if key and isinstance(step.args.get("args"), dict):
+        return str(step.args["args"].get(key) or "") or None
+    return None
 
 
 def validate_plan(
@@ -28,17 +47,30 @@ def validate_plan(
     server_tools: dict[str, dict[str, Any]],
     allowed: frozenset[str],
     packages: dict[int, str | None],
+    launchable: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Every problem found, each naming the step; an empty list means the plan may run."""
+    """Every problem found, each naming the step; an empty list means the plan may run.
+
+    A step may launch only the drivers' packages and `launchable` (see launchable_packages);
+    devices are the agent's to assign, never the plan's."""
     errors: list[str] = []
     if not plan.steps:
         return ["the plan has no steps"]
     seen: set[str] = set()
+    permitted = launchable | {p for p in packages.values() if p}
     for step in plan.steps:
         where = f"step {step.id} (driver {step.driver}, {step.action})"
+        if not _STEP_ID.match(step.id):
+            errors.append(f"{where}: a step id is 1-40 letters, digits, '_', '.' or '-', starting alphanumeric")
         if step.id in seen:
             errors.append(f"{where}: duplicate step id")
         seen.add(step.id)
+        package = _launched_package(step)
+        if package and package not in permitted:
+            errors.append(
+                f"{where}: package {package!r} is neither the ticket's ({', '.join(sorted(permitted)) or 'none'}) "
+                "nor allowed: add it to QA_ALLOWED_PACKAGES to let plans launch it"
+            )
         if step.action not in SEMANTIC_ACTIONS:
             errors.append(f"{where}: unknown action; known actions: {', '.join(SEMANTIC_ACTIONS)}")
             continue
@@ -63,6 +95,8 @@ def validate_plan(
                 errors.append(f"{where}: the device server has no tool {name!r}")
             elif not isinstance(step.args.get("args", {}), dict):
                 errors.append(f"{where}: args must be an object")
+            elif named := [k for k in DEVICE_KEYS if k in step.args.get("args", {})]:
+                errors.append(f"{where}: devices are assigned by the agent; remove the {', '.join(named)} argument")
     return errors
 
 

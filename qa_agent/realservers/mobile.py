@@ -8,7 +8,7 @@
   temp dir, which isolates mobilecli's daemon), ``ANDROID_HOME`` (the fake SDK) and ``QA_SIM_ATTACH``,
   then execs ``node <mobile-mcp>/lib/index.js``.
 
-The agent spawns ``MOBILE_MCP_COMMAND`` with its own environment only, so everything the server needs is
+The agent spawns ``MOBILE_MCP_COMMAND`` with a minimal environment, so everything the server needs is
 baked into the wrapper: ``MOBILE_MCP_COMMAND=<wrapper>``, ``MOBILE_MCP_ARGS_JSON=[]``.
 
 mobilecli 1.0.9 starts a background daemon (``mobilecli daemon start``, socket ``$HOME/.mobilecli/

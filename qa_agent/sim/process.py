@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from qa_agent.childproc import die_with_parent, stop_process
+from qa_agent.childproc import child_env, die_with_parent, stop_process
 from qa_agent.sim.cli import READY_PREFIX
 
 READY_TIMEOUT_S = 30.0
@@ -109,7 +108,7 @@ async def simulator_process(
     if apps_dir is not None:
         args += ["--apps", str(apps_dir)]
     args += list(extra_args)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = child_env({"PYTHONUNBUFFERED": "1"})
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         *args,
