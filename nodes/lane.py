@@ -17,9 +17,10 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from graph.context import Context, context_of
-from graph.state import Step, StepResult
+from graph.state import Step, StepResult, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
-from qa_agent.devices.pool import pool_for
+from qa_agent.devices.pool import DevicePool, pool_for
+from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
 
 
 class LaneInput(TypedDict):
@@ -30,6 +31,8 @@ class LaneInput(TypedDict):
     steps: list[Step]
     segment: int
     attempt: int
+    world: WorldIdentity | None
+    sent_by: str  # the agent process that sent the lane (qa_agent/devices/world.py)
 
 
 class LaneState(LaneInput, total=False):
@@ -40,6 +43,19 @@ class LaneState(LaneInput, total=False):
 
 class LaneOutput(TypedDict):
     results: Annotated[list[StepResult], operator.add]
+
+
+async def interrupted_because(state: LaneState, pool: DevicePool) -> str | None:
+    """Why this lane must not act on the devices of a resumed run (see qa_agent/devices/world.py)."""
+    in_flight = state.get("sent_by") != PROCESS_TOKEN
+    recorded = state.get("world")
+    acted = state["segment"] > 0 or state.get("cursor", 0) > 0
+    if recorded is None or recorded.process == PROCESS_TOKEN or not (in_flight or acted):
+        return None
+    why = replaced_because(recorded, await pool.world(recorded.devices))
+    if why is None and in_flight:
+        why = "a step was running when the agent stopped"
+    return why
 
 
 def evidence_dir(ctx: Context, run_id: str) -> Path:
@@ -66,6 +82,21 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             segment=state["segment"],
             attempt=state["attempt"],
             covers=list(step.covers),
+        )
+    elif (why := await interrupted_because(state, pool_for(state["run_id"], ctx))) is not None:
+        now = time.time()
+        result = StepResult(
+            step_id=step.id,
+            driver=state["driver"],
+            device=state["device"],
+            action=step.action,
+            status="blocked",
+            error_class="interrupted",
+            message=why,
+            started_at=now,
+            ended_at=now,
+            segment=state["segment"],
+            attempt=state["attempt"],
         )
     else:
         write({"event": "step_start", **base, "args": step.args, "segment": state["segment"]})

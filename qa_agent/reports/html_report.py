@@ -95,6 +95,8 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
         label = f"Attempt {entry['attempt'] + 1}" + (
             " (replanned after this)" if entry["verdict"].get("replan") else ""
         )
+        if entry["verdict"].get("failure_class") == "interrupted":
+            label += f" (interrupted; {entry['verdict'].get('justification', '')})"
         parts.append(f"<h2>{escape(label)}</h2>")
         parts.append(_attempt_table(entry["plan"], entry["results"], folder))
     if not history and data.get("results") and data.get("plan"):

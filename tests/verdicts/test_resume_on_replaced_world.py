@@ -1,0 +1,84 @@
+"""Kill-and-resume on the embedded world: the simulator dies with the agent, so the resumed run
+must restart the interrupted attempt on the new world (cold starts) and still reach the ticket's
+true verdict, never an app defect made of state lost to the crash. One process per run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_resume import _read_until
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "qa_agent.cli"]
+
+
+def _env(jira_url: str, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "JIRA_MCP_URL": jira_url, "QA_REPORT_DIR": str(tmp_path / "runs"), "COLUMNS": "200"}
+
+
+async def _start(key: str, env: dict[str, str], cwd: Path) -> tuple[asyncio.subprocess.Process, str, list[str]]:
+    proc = await asyncio.create_subprocess_exec(*CLI, "run", key, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    run_id = (await _read_until(proc.stdout, r"^run (\S+) ", seen, 60)).group(1)
+    return proc, run_id, seen
+
+
+@pytest.mark.parametrize(
+    ("key", "kill_at", "expected"),
+    [
+        ("PTT-1", r"▶ S5 long_press_text", "success"),  # during the hold
+        ("PTT-2", r"▶ S5 long_press_text", "failure"),  # the seeded defect survives a restart
+        ("PTT-1", r"barrier 2/4", "success"),  # between segments
+        ("CALL-1", r"barrier 1/", "success"),  # after the launches, three devices
+    ],
+)
+async def test_resume_restarts_the_attempt_on_a_new_world(
+    jira_url: str, tmp_path: Path, key: str, kill_at: str, expected: str
+) -> None:
+    env = _env(jira_url, tmp_path)
+    proc, run_id, seen = await _start(key, env, tmp_path)
+    assert proc.stdout is not None
+    await _read_until(proc.stdout, kill_at, seen, 90)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    assert any("resume with: qa-agent resume" in line for line in seen)
+
+    resumed = await asyncio.create_subprocess_exec(
+        *CLI, "resume", run_id, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out = (await asyncio.wait_for(resumed.communicate(), 180))[0].decode()
+    report: dict[str, Any] = json.loads((tmp_path / "runs" / run_id / "report.json").read_text())
+    assert report["verdict"]["result"] == expected, out
+    assert resumed.returncode == {"success": 0, "failure": 1}[expected], out
+    restarted = [h for h in report["history"] if h["verdict"]["failure_class"] == "interrupted"]
+    assert len(restarted) == 1, report["history"]
+    assert "attempt 2: restarted on resume, the device world was replaced" in restarted[0]["verdict"]["justification"]
+    final = report["history"][-1]
+    assert final["attempt"] == 1 and all(r["attempt"] == 1 for r in report["results"])
+    cold = [s for s in final["plan"]["steps"] if s["action"] == "launch_app" and s["args"].get("cold_start")]
+    assert len(cold) == final["plan"]["drivers_needed"]
+    assert "restarted on resume" in (tmp_path / "runs" / run_id / "report.html").read_text()
+
+
+async def test_a_second_resume_of_a_running_run_is_refused(jira_url: str, tmp_path: Path) -> None:
+    env = _env(jira_url, tmp_path)
+    proc, run_id, seen = await _start("PTT-1", env, tmp_path)
+    assert proc.stdout is not None
+    await _read_until(proc.stdout, r"▶ S5 long_press_text", seen, 90)
+    second = await asyncio.create_subprocess_exec(
+        *CLI, "resume", run_id, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out = (await asyncio.wait_for(second.communicate(), 60))[0].decode()
+    assert second.returncode == 3, out
+    assert f"run {run_id} is already running" in " ".join(out.split())
+    rest = (await asyncio.wait_for(proc.stdout.read(), 120)).decode()
+    assert await proc.wait() == 0, "".join(seen) + rest  # the first process was left alone
