@@ -22,6 +22,7 @@ from qa_agent.devices.pool import pool_for
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
+from qa_agent.planning.roles import parse_roles, without_roles
 from qa_agent.planning.validate import mark_cold_starts, validate_plan
 from qa_agent.verdicts import blocked
 
@@ -75,7 +76,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         return update | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
     else:
         try:
-            plan = compile_gherkin(summary.test_details)
+            plan = compile_gherkin(without_roles(summary.test_details))
         except GherkinError as exc:
             return update | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
         if summary.expected_results and not plan.verifications:
@@ -90,12 +91,15 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             "plan": plan,
             "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
         }
+    roles = {n: a for n, a in parse_roles(summary.test_details).items() if n <= plan.drivers_needed}
+    world = state.get("world")
+    accounts = world.accounts if world is not None else {}
     try:
         leaser = leaser_for(ctx.device_pool)
         if leaser is not None:  # a batch: only the devices leased to this run
             pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
-            devices = await leaser.acquire(state["run_id"], plan.drivers_needed, pinned)
-        drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
+            devices = await leaser.acquire(state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()))
+        drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}
     await _warm_up(ctx, state["run_id"], drivers)
