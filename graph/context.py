@@ -124,6 +124,11 @@ class Context(BaseSettings):
     device_pool: str | None = Field(
         default=None, description="Batch runs: lease devices from this in-process pool (set by `qa-agent batch`)"
     )
+    batch_isolation: Literal["package", "resource", "none"] = Field(
+        default="package",
+        validation_alias="QA_BATCH_ISOLATION",
+        description="Batch runs that must not overlap: same package or declared resource, declared resource, none",
+    )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
     checkpoint_dsn: SecretStr | None = Field(

@@ -17,6 +17,7 @@ from graph.context import Context, context_of
 from graph.state import DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.isolation import isolation_keys
 from qa_agent.devices.leases import leaser_for
 from qa_agent.devices.pool import pool_for
 from qa_agent.llm import LLMError, usage_of
@@ -98,7 +99,10 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         leaser = leaser_for(ctx.device_pool)
         if leaser is not None:  # a batch: only the devices leased to this run
             pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
-            devices = await leaser.acquire(state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()))
+            keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), summary.test_details)
+            devices = await leaser.acquire(
+                state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()), keys
+            )
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}

@@ -16,14 +16,21 @@ class DeviceLeaser:
         self.accounts = {d: a.casefold() for d, a in self.named.items()}
         self._free = list(devices)
         self._held: dict[str, list[str]] = {}
+        self._keys: dict[str, frozenset[str]] = {}  # isolation keys held per run (devices/isolation.py)
         self._changed = asyncio.Condition()
         self._queue: list[str] = []
 
     async def acquire(
-        self, run_id: str, count: int, pinned: frozenset[str] = frozenset(), wanted: frozenset[str] = frozenset()
+        self,
+        run_id: str,
+        count: int,
+        pinned: frozenset[str] = frozenset(),
+        wanted: frozenset[str] = frozenset(),
+        keys: frozenset[str] = frozenset(),
     ) -> list[str]:
         """Wait until `count` devices, including the `pinned` ones (FORCE_DEVICE_DRIVER<n>) and one
-        signed in as each `wanted` account, are free (first come, first served); hold them for `run_id`."""
+        signed in as each `wanted` account, are free and no other run holds one of the isolation
+        `keys` (first come, first served); hold them for `run_id`."""
         if count > len(self.devices):
             raise NotEnoughDevices(
                 f"the plan needs {count} devices, the batch pool has {len(self.devices)} ({', '.join(self.devices)})"
@@ -36,7 +43,12 @@ class DeviceLeaser:
             raise NotEnoughDevices(no_device_for(absent[0], self.devices, self.named) + " in the batch pool")
         wanted = frozenset(a.casefold() for a in wanted)
         held = self._held.get(run_id, [])
-        if len(held) >= count and pinned <= set(held) and wanted <= {self.accounts.get(d) for d in held}:
+        if (
+            len(held) >= count
+            and pinned <= set(held)
+            and wanted <= {self.accounts.get(d) for d in held}
+            and keys <= self._keys.get(run_id, frozenset())
+        ):
             return held
         await self.release(run_id)
 
@@ -44,6 +56,7 @@ class DeviceLeaser:
             free = set(self._free)
             return (
                 self._queue[0] == run_id
+                and not any(keys & other for other in self._keys.values())
                 and len(free) >= count
                 and pinned <= free
                 and wanted <= {self.accounts.get(d) for d in free}
@@ -64,11 +77,14 @@ class DeviceLeaser:
             taken += rest[: max(0, count - len(taken))]
             self._free = [d for d in self._free if d not in taken]
             self._held[run_id] = taken
+            self._keys[run_id] = keys
             return taken
 
     async def release(self, run_id: str) -> None:
         async with self._changed:
             returned = self._held.pop(run_id, [])
+            if self._keys.pop(run_id, None):
+                self._changed.notify_all()
             if returned:
                 self._free.extend(returned)
                 self._free.sort(key=self.devices.index)
