@@ -100,7 +100,7 @@ async def drive(
     `start` is sent to on_event once the lock is held; `checkpointed` once a new run can be resumed.
     """
     final: dict[str, Any] = {}
-    announced = not isinstance(payload, dict)
+    announced = start is None or start["event"] != "run_start"  # only a new CLI run announces itself
     async with run_lock(graph.checkpointer, run_id), run_resources(run_id):
         if on_event is not None and start is not None:
             on_event(start)
