@@ -82,3 +82,55 @@ async def test_a_second_resume_of_a_running_run_is_refused(jira_url: str, tmp_pa
     assert f"run {run_id} is already running" in " ".join(out.split())
     rest = (await asyncio.wait_for(proc.stdout.read(), 120)).decode()
     assert await proc.wait() == 0, "".join(seen) + rest  # the first process was left alone
+
+
+async def test_resume_is_offered_only_once_there_is_a_checkpoint(jira_url: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    from graph.context import load_context
+    from qa_agent.runner import run_ticket
+
+    ctx = load_context(jira_mcp_url=jira_url, report_root=tmp_path / "runs")
+    saved_at_offer: list[int] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "checkpointed":
+            with sqlite3.connect(tmp_path / "runs" / "checkpoints.sqlite") as db:
+                query = "SELECT count(*) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''"
+                saved_at_offer.append(db.execute(query, (event["run_id"],)).fetchone()[0])
+
+    outcome = await run_ticket(ctx, "LOGIN-1", on_event=on_event)
+    assert outcome.verdict.result == "success"
+    assert len(saved_at_offer) == 1 and saved_at_offer[0] >= 1
+
+
+async def test_a_world_that_outlived_the_agent_lets_a_resumed_lane_go_on(tmp_path: Path) -> None:
+    """Only a world provably the same (same simulator world id) and no step in flight lets a lane
+    of a resumed run continue; a reset world (new id) is a replaced one."""
+    from graph.context import load_context
+    from nodes.lane import LaneState, interrupted_because
+    from qa_agent.devices.pool import close_pool, pool_for
+    from qa_agent.devices.world import PROCESS_TOKEN
+    from qa_agent.sim.process import simulator_process
+    from tests.conftest import APPS
+
+    devices = ["emulator-5554", "emulator-5556"]
+    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+        ctx = load_context(mobile_mcp_url=sim.url, report_root=tmp_path)
+        try:
+            recorded = (await pool_for("before", ctx).world(devices)).model_copy(update={"process": "dead"})
+            assert recorded.accounts == {"emulator-5554": "Alice", "emulator-5556": "Bob"}
+            lane: LaneState = {
+                "run_id": "R", "driver": 1, "device": devices[0], "package": None, "steps": [], "segment": 2,
+                "attempt": 0, "world": recorded, "sent_by": PROCESS_TOKEN,
+            }  # fmt: skip
+            assert await interrupted_because(lane, pool_for("after", ctx)) is None
+            in_flight: LaneState = {**lane, "sent_by": "dead"}
+            assert await interrupted_because(in_flight, pool_for("after", ctx)) == (
+                "a step was running when the agent stopped"
+            )
+            await sim.reset()
+            assert await interrupted_because(lane, pool_for("after-reset", ctx)) == "the device world was replaced"
+        finally:
+            for run in ("before", "after", "after-reset"):
+                await close_pool(run)
