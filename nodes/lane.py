@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from graph.context import Context, context_of
-from graph.state import Step, StepResult, WorldIdentity
+from graph.state import ErrorClass, Step, StepResult, StepStatus, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.pool import DevicePool, pool_for
 from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
@@ -58,6 +58,26 @@ async def interrupted_because(state: LaneState, pool: DevicePool) -> str | None:
     return why
 
 
+def _not_run(
+    state: LaneState, step: Step, status: StepStatus, message: str, error_class: ErrorClass = "none"
+) -> StepResult:
+    now = time.time()
+    return StepResult(
+        step_id=step.id,
+        driver=state["driver"],
+        device=state["device"],
+        action=step.action,
+        status=status,
+        error_class=error_class,
+        message=message,
+        started_at=now,
+        ended_at=now,
+        segment=state["segment"],
+        attempt=state["attempt"],
+        covers=list(step.covers) if status == "skipped" else [],
+    )
+
+
 def evidence_dir(ctx: Context, run_id: str) -> Path:
     return ctx.report_root / run_id / "evidence"
 
@@ -69,35 +89,9 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
     write = get_stream_writer()
     base = {"driver": state["driver"], "device": state["device"], "step": step.id, "action": step.action}
     if state.get("stopped"):
-        now = time.time()
-        result = StepResult(
-            step_id=step.id,
-            driver=state["driver"],
-            device=state["device"],
-            action=step.action,
-            status="skipped",
-            message="skipped: an earlier step of this lane did not pass",
-            started_at=now,
-            ended_at=now,
-            segment=state["segment"],
-            attempt=state["attempt"],
-            covers=list(step.covers),
-        )
+        result = _not_run(state, step, "skipped", "skipped: an earlier step of this lane did not pass")
     elif (why := await interrupted_because(state, pool_for(state["run_id"], ctx))) is not None:
-        now = time.time()
-        result = StepResult(
-            step_id=step.id,
-            driver=state["driver"],
-            device=state["device"],
-            action=step.action,
-            status="blocked",
-            error_class="interrupted",
-            message=why,
-            started_at=now,
-            ended_at=now,
-            segment=state["segment"],
-            attempt=state["attempt"],
-        )
+        result = _not_run(state, step, "blocked", why, "interrupted")
     else:
         write({"event": "step_start", **base, "args": step.args, "segment": state["segment"]})
         pool = pool_for(state["run_id"], ctx)
