@@ -20,6 +20,7 @@ from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.isolation import isolation_keys
 from qa_agent.devices.leases import leaser_for
 from qa_agent.devices.pool import pool_for
+from qa_agent.devices.world import world_of_this_process
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
@@ -93,7 +94,9 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
         }
     roles = {n: a for n, a in parse_roles(summary.test_details).items() if n <= plan.drivers_needed}
-    world = state.get("world")
+    world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
+    if world is not None:
+        update["world"] = world
     accounts = world.accounts if world is not None else {}
     try:
         leaser = leaser_for(ctx.device_pool)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from graph.context import Context
 from graph.state import WorldIdentity
 
 # Identifies this agent process in lane inputs and recorded worlds (see the module docstring).
@@ -69,3 +70,13 @@ def replaced_because(recorded: WorldIdentity, current: WorldIdentity) -> str | N
     if gone:
         return f"the device world lost {', '.join(gone)}"
     return None
+
+
+async def world_of_this_process(ctx: Context, run_id: str, recorded: WorldIdentity | None) -> WorldIdentity | None:
+    """The world as this process sees it, for nodes that come before an attempt's first segment
+    (planner, approve_plan): a run resumed there has not acted yet, so the current world is the one."""
+    if recorded is None or recorded.process == PROCESS_TOKEN:
+        return recorded
+    from qa_agent.devices.pool import pool_for
+
+    return await pool_for(run_id, ctx).world(recorded.devices)

@@ -134,3 +134,23 @@ async def test_a_world_that_outlived_the_agent_lets_a_resumed_lane_go_on(tmp_pat
         finally:
             for run in ("before", "after", "after-reset"):
                 await close_pool(run)
+
+
+async def test_a_plan_approved_in_another_process_runs_on_that_process_world(jira_url: str, tmp_path: Path) -> None:
+    """Approval is not a crash: no step had run, so the new process's world is simply the world, and
+    later segments must not take it for a replaced one."""
+    env = _env(jira_url, tmp_path)
+    paused = await asyncio.create_subprocess_exec(
+        *CLI, "run", "PTT-1", "--approve", env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out = (await asyncio.wait_for(paused.communicate(), 120))[0].decode()
+    assert paused.returncode == 4, out
+    run_id = out.split("qa-agent approve ")[1].split()[0]
+    approved = await asyncio.create_subprocess_exec(
+        *CLI, "approve", run_id, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out = (await asyncio.wait_for(approved.communicate(), 180))[0].decode()
+    assert approved.returncode == 0, out
+    report: dict[str, Any] = json.loads((tmp_path / "runs" / run_id / "report.json").read_text())
+    assert [h["verdict"]["failure_class"] for h in report["history"]] == ["none"]
