@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yaml
 from common import APPS, TICKETS, machine, median, scrub_environ
 
+from qa_agent.planning.roles import without_roles
+
 # One block of 10 tickets, repeated: every size that is a multiple of 10 has the same mix.
 # (template, expected verdict, devices it needs)
 BLOCK: list[tuple[str, str, int]] = [
@@ -100,6 +102,7 @@ def write_fixtures(root: Path, n: int, verbatim: bool) -> tuple[Path, Path]:
             details = data["custom_fields"]["customfield_11504"]
             for old, new in USER_NAMED.items():
                 details["value"] = details["value"].replace(old, new)
+            details["value"] = without_roles(details["value"])  # any two phones will do
             for package in used:
                 app = {"package": f"{package}.{suffix}", "extends": package, "name": f"{package} {key}"}
                 (apps / f"{package}.{suffix}.yaml").write_text(yaml.safe_dump(app), encoding="utf-8")

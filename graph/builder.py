@@ -23,6 +23,7 @@ from nodes.jira_tools import jira_tools
 from nodes.lane import LaneInput, LaneOutput, LaneState, lane_continues, lane_step
 from nodes.planner import planner
 from nodes.report import report
+from nodes.restart_attempt import restart_attempt
 from nodes.verifier import verifier
 from qa_agent.verdicts import blocked
 
@@ -62,6 +63,7 @@ def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g.add_node("approve_plan", approve_plan)
     g.add_node("lane", build_lane())
     g.add_node("barrier", barrier)
+    g.add_node("restart_attempt", restart_attempt)
     g.add_node("verifier", verifier, destinations=("planner", "report"))
     g.add_node("report", report)
 
@@ -73,7 +75,8 @@ def build_builder() -> StateGraph[QAState, Context, InputState, OutputState]:
     g.add_conditional_edges("planner", after_planner, ["approve_plan", "lane", "verifier", "report"])
     g.add_conditional_edges("approve_plan", lanes_for_segment, ["lane", "verifier", "report"])
     g.add_edge("lane", "barrier")
-    g.add_conditional_edges("barrier", lanes_for_segment, ["lane", "verifier", "report"])
+    g.add_conditional_edges("barrier", lanes_for_segment, ["lane", "verifier", "report", "restart_attempt"])
+    g.add_conditional_edges("restart_attempt", lanes_for_segment, ["lane", "verifier", "report"])
     g.add_edge("report", END)
     return g
 

@@ -106,6 +106,11 @@ class Context(BaseSettings):
     sim_apps_dir: Path = Field(default=EXAMPLES_DIR / "apps", validation_alias="QA_SIM_APPS")
     sim_args: list[str] = Field(default_factory=list, description="Extra simulator flags (tests)")
     force_devices: dict[int, str] = Field(default_factory=dict)
+    device_accounts: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        validation_alias="DEVICE_ACCOUNTS",
+        description="device id -> account signed in on it (JSON object or id=name,id=name); the simulator says its own",
+    )
     global_package: str | None = Field(default=None, validation_alias="GLOBAL_PACKAGE")
     driver_packages: dict[int, str] = Field(default_factory=dict)
     allow_unsafe_tools: bool = Field(
@@ -162,6 +167,11 @@ class Context(BaseSettings):
     device_pool: str | None = Field(
         default=None, description="Batch runs: lease devices from this in-process pool (set by `qa-agent batch`)"
     )
+    batch_isolation: Literal["package", "resource", "none"] = Field(
+        default="package",
+        validation_alias="QA_BATCH_ISOLATION",
+        description="Batch runs that must not overlap: same package or declared resource, declared resource, none",
+    )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
     checkpoint_dsn: SecretStr | None = Field(
@@ -182,6 +192,22 @@ class Context(BaseSettings):
         if not isinstance(parsed, list) or not all(isinstance(a, str) for a in parsed):
             raise ValueError('MOBILE_MCP_ARGS_JSON must be a JSON list of strings, e.g. ["lib/index.js"]')
         return value
+
+    @field_validator("device_accounts", mode="before")
+    @classmethod
+    def _accounts(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"DEVICE_ACCOUNTS is not valid JSON ({exc.msg} at char {exc.pos})") from exc
+        pairs = [p.strip() for p in value.split(",") if p.strip()]
+        bad = [p for p in pairs if "=" not in p or not all(x.strip() for x in p.split("=", 1))]
+        if bad:
+            raise ValueError(f"DEVICE_ACCOUNTS: expected id=name,id=name or a JSON object, got {bad[0]!r}")
+        return {d.strip(): a.strip() for d, a in (p.split("=", 1) for p in pairs)}
 
     @model_validator(mode="before")
     @classmethod

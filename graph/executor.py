@@ -8,6 +8,7 @@ from langgraph.types import Send
 
 from graph.state import QAState
 from nodes.lane import LaneInput
+from qa_agent.devices.world import PROCESS_TOKEN
 
 
 def lanes_for_segment(state: QAState) -> list[Send] | str:
@@ -20,7 +21,10 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
         return "report"
     plan = state["plan"]
     attempt = state.get("attempt", 0)
-    if any(r.status in ("failed", "blocked") for r in state.get("results", []) if r.attempt == attempt):
+    current = [r for r in state.get("results", []) if r.attempt == attempt]
+    if any(r.error_class == "interrupted" for r in current):
+        return "restart_attempt"
+    if any(r.status in ("failed", "blocked") for r in current):
         return "verifier"
     segments = plan.segments()
     index = state.get("segment", 0)
@@ -38,6 +42,8 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
             "steps": [s for s in segments[index] if s.driver == driver],
             "segment": index,
             "attempt": attempt,
+            "world": state.get("world"),
+            "sent_by": PROCESS_TOKEN,
         }
         sends.append(Send("lane", lane))
     return sends

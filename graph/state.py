@@ -18,7 +18,9 @@ from typing_extensions import TypedDict
 Outcome = Literal["success", "failure", "blocked"]
 StepStatus = Literal["passed", "failed", "blocked", "skipped"]
 # Where a step's problem comes from; the verdict and the replanning edge follow from it.
-ErrorClass = Literal["none", "transient", "plan_defect", "app_defect", "cannot_run"]
+# "interrupted": the agent stopped mid-attempt and the resumed run cannot trust the devices (the
+# attempt restarts, see nodes/restart_attempt.py); it never reaches a verdict.
+ErrorClass = Literal["none", "transient", "plan_defect", "app_defect", "cannot_run", "interrupted"]
 
 SEMANTIC_ACTIONS: tuple[str, ...] = (
     "launch_app",
@@ -145,6 +147,20 @@ class DriverAssignment(BaseModel):
     package: str | None = None
 
 
+class WorldIdentity(BaseModel):
+    """What the run's steps act on, recorded at discovery and compared when a run resumes.
+
+    `world_id` comes from the embedded simulator (`GET /sim/world`), which has a new id per
+    world; other servers give none, so only their device ids are recorded and a world without
+    an id is never proved to be the same. `process` is the agent process that recorded it.
+    """
+
+    world_id: str | None = None
+    devices: list[str] = Field(default_factory=list)
+    accounts: dict[str, str] = Field(default_factory=dict, description="device id -> account (user)")
+    process: str = ""
+
+
 class Attempt(BaseModel):
     """One plan-execute-verify round, kept for the report when a replan follows."""
 
@@ -197,6 +213,7 @@ class QAState(TypedDict, total=False):
     summary: TicketSummary
     devices: list[str]
     device_tools: dict[str, dict[str, Any]]
+    world: WorldIdentity
     drivers: list[DriverAssignment]
     fingerprint: str
     replay_plan: Plan | None
@@ -237,6 +254,7 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     StepResult,
     Verdict,
     DriverAssignment,
+    WorldIdentity,
     Attempt,
     Usage,
 )

@@ -20,6 +20,8 @@ from graph.state import Plan, QAState
 from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.world import world_of_this_process
+from qa_agent.planning.roles import parse_roles
 from qa_agent.planning.validate import launchable_packages, validate_plan
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
@@ -51,8 +53,11 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     )
     decision = _decision(raw)
     action = decision.get("action")
+    # The decision may come to another process: the lanes act on the world it sees.
+    world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
+    seen = {"world": world} if world is not None else {}
     if action == "approve":
-        return {"plan_approved": True}
+        return {"plan_approved": True} | seen
     if action == "reject":
         reason = str(decision.get("reason") or "no reason given")
         return {"verdict": blocked(f"plan rejected by the reviewer: {reason}")}
@@ -74,8 +79,12 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     if errors:
         return {"verdict": blocked("the edited plan is invalid: " + "; ".join(errors), "plan_defect")}
     try:
-        drivers = assign_devices(state.get("devices", []), edited.drivers_needed, ctx.force_devices, packages)
+        roles = parse_roles(state["summary"].test_details)
+        accounts = world.accounts if world is not None else {}
+        drivers = assign_devices(
+            state.get("devices", []), edited.drivers_needed, ctx.force_devices, packages, roles, accounts
+        )
     except NotEnoughDevices as exc:
         return {"verdict": blocked(str(exc))}
     edited.notes = (edited.notes + " (edited by the reviewer)").strip()
-    return {"plan": edited, "drivers": drivers, "plan_approved": True}
+    return {"plan": edited, "drivers": drivers, "plan_approved": True} | seen

@@ -1,4 +1,4 @@
-"""discover_devices: list the device server's tools and the connected devices."""
+"""discover_devices: list the device server's tools and the connected devices, and record the world's identity."""
 
 from __future__ import annotations
 
@@ -46,6 +46,6 @@ async def discover_devices(state: QAState, runtime: Runtime[Context]) -> dict[st
         last = outcome.text
         devices = parse_device_ids(outcome.text) if outcome.ok else []
         if devices:
-            return {"devices": devices, "device_tools": schemas}
+            return {"devices": devices, "device_tools": schemas, "world": await pool.world(devices)}
         await asyncio.sleep(0.5 * attempt)
     return {"verdict": blocked(f"no device connected ({pool.transport}); the server said: {last.strip()[:300]}")}

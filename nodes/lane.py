@@ -17,9 +17,10 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from graph.context import Context, context_of
-from graph.state import Step, StepResult
+from graph.state import ErrorClass, Step, StepResult, StepStatus, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
-from qa_agent.devices.pool import pool_for
+from qa_agent.devices.pool import DevicePool, pool_for
+from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
 from qa_agent.reports.paths import inside
 
 
@@ -31,6 +32,8 @@ class LaneInput(TypedDict):
     steps: list[Step]
     segment: int
     attempt: int
+    world: WorldIdentity | None
+    sent_by: str  # the agent process that sent the lane (qa_agent/devices/world.py)
 
 
 class LaneState(LaneInput, total=False):
@@ -41,6 +44,39 @@ class LaneState(LaneInput, total=False):
 
 class LaneOutput(TypedDict):
     results: Annotated[list[StepResult], operator.add]
+
+
+async def interrupted_because(state: LaneState, pool: DevicePool) -> str | None:
+    """Why this lane must not act on the devices of a resumed run (see qa_agent/devices/world.py)."""
+    in_flight = state.get("sent_by") != PROCESS_TOKEN
+    recorded = state.get("world")
+    acted = state["segment"] > 0 or state.get("cursor", 0) > 0
+    if recorded is None or recorded.process == PROCESS_TOKEN or not (in_flight or acted):
+        return None
+    why = replaced_because(recorded, await pool.world(recorded.devices))
+    if why is None and in_flight:
+        why = "a step was running when the agent stopped"
+    return why
+
+
+def _not_run(
+    state: LaneState, step: Step, status: StepStatus, message: str, error_class: ErrorClass = "none"
+) -> StepResult:
+    now = time.time()
+    return StepResult(
+        step_id=step.id,
+        driver=state["driver"],
+        device=state["device"],
+        action=step.action,
+        status=status,
+        error_class=error_class,
+        message=message,
+        started_at=now,
+        ended_at=now,
+        segment=state["segment"],
+        attempt=state["attempt"],
+        covers=list(step.covers) if status == "skipped" else [],
+    )
 
 
 def evidence_dir(ctx: Context, run_id: str) -> Path:
@@ -54,20 +90,9 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
     write = get_stream_writer()
     base = {"driver": state["driver"], "device": state["device"], "step": step.id, "action": step.action}
     if state.get("stopped"):
-        now = time.time()
-        result = StepResult(
-            step_id=step.id,
-            driver=state["driver"],
-            device=state["device"],
-            action=step.action,
-            status="skipped",
-            message="skipped: an earlier step of this lane did not pass",
-            started_at=now,
-            ended_at=now,
-            segment=state["segment"],
-            attempt=state["attempt"],
-            covers=list(step.covers),
-        )
+        result = _not_run(state, step, "skipped", "skipped: an earlier step of this lane did not pass")
+    elif (why := await interrupted_because(state, pool_for(state["run_id"], ctx))) is not None:
+        result = _not_run(state, step, "blocked", why, "interrupted")
     else:
         write({"event": "step_start", **base, "args": step.args, "segment": state["segment"]})
         pool = pool_for(state["run_id"], ctx)

@@ -17,11 +17,14 @@ from graph.context import Context, context_of
 from graph.state import DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.isolation import isolation_keys
 from qa_agent.devices.leases import leaser_for
 from qa_agent.devices.pool import pool_for
+from qa_agent.devices.world import world_of_this_process
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
+from qa_agent.planning.roles import parse_roles, without_roles
 from qa_agent.planning.validate import launchable_packages, mark_cold_starts, validate_plan
 from qa_agent.verdicts import blocked
 
@@ -75,7 +78,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         return update | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
     else:
         try:
-            plan = compile_gherkin(summary.test_details)
+            plan = compile_gherkin(without_roles(summary.test_details))
         except GherkinError as exc:
             return update | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
         if summary.expected_results and not plan.verifications:
@@ -96,12 +99,20 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             "plan": plan,
             "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
         }
+    roles = {n: a for n, a in parse_roles(summary.test_details).items() if n <= plan.drivers_needed}
+    world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
+    if world is not None:
+        update["world"] = world
+    accounts = world.accounts if world is not None else {}
     try:
         leaser = leaser_for(ctx.device_pool)
         if leaser is not None:  # a batch: only the devices leased to this run
             pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
-            devices = await leaser.acquire(state["run_id"], plan.drivers_needed, pinned)
-        drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages)
+            keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), summary.test_details)
+            devices = await leaser.acquire(
+                state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()), keys
+            )
+        drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
         return update | {"plan": plan, "verdict": blocked(str(exc))}
     await _warm_up(ctx, state["run_id"], drivers)

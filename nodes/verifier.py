@@ -35,7 +35,8 @@ async def verifier(state: QAState, runtime: Runtime[Context]) -> Command[Literal
         except LLMError as exc:
             verdict = blocked(f"verification failed: {exc}")
     can_replan = ctx.llm_enabled or plan.source == "replay"  # a stale replay is planned afresh
-    if verdict.failure_class == "plan_defect" and can_replan and attempt < ctx.max_replans:
+    replans = sum(h.verdict.replan for h in state.get("history") or [])  # restarts on resume do not count
+    if verdict.failure_class == "plan_defect" and can_replan and replans < ctx.max_replans:
         verdict = verdict.model_copy(update={"replan": True})
         update |= {
             "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.context import Context
+from graph.state import WorldIdentity
 from qa_agent.devices.calls import CallPolicy, call_tool
 from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
@@ -57,7 +58,8 @@ async def keys_for_jql(ctx: Context, jql: str, limit: int = 100) -> list[str]:
     return keys
 
 
-async def _devices(ctx: Context, batch_id: str) -> list[str]:
+async def _world(ctx: Context, batch_id: str) -> WorldIdentity:
+    """The pool's devices and, when known, who is signed in on each."""
     pool = pool_for(batch_id, ctx)
     try:
         session = await pool.session("probe")
@@ -65,7 +67,7 @@ async def _devices(ctx: Context, batch_id: str) -> list[str]:
             timeout_s=30.0, attempts=2, backoff_base_s=0.5, allowed=frozenset({"mobile_list_available_devices"})
         )
         outcome = await call_tool(session, "mobile_list_available_devices", {}, policy)
-        return parse_device_ids(outcome.text) if outcome.ok else []
+        return await pool.world(parse_device_ids(outcome.text) if outcome.ok else [])
     finally:
         await close_pool(batch_id)
 
@@ -83,8 +85,9 @@ async def run_batch(
                 simulator_process(devices=ctx.sim_devices, apps_dir=ctx.sim_apps_dir, extra_args=list(ctx.sim_args))
             )
             ctx = ctx.model_copy(update={"mobile_mcp_url": sim.url})
-        devices = await _devices(ctx, batch_id)
-        leaser = DeviceLeaser(devices)
+        world = await _world(ctx, batch_id)
+        devices = world.devices
+        leaser = DeviceLeaser(devices, world.accounts)
         register_leaser(batch_id, leaser)
         stack.callback(forget_leaser, batch_id)
         ctx = ctx.model_copy(update={"device_pool": batch_id})

@@ -25,7 +25,7 @@ from rich.table import Table
 from graph.context import ConfigError, Context, load_context
 from qa_agent.keys import InvalidKey, parse_key
 from qa_agent.progress import ProgressPrinter
-from qa_agent.runner import RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
+from qa_agent.runner import RunBusy, RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
 USAGE_ERROR = 3
 _VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
@@ -181,7 +181,7 @@ def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None)
     """Resume a run (answering a waiting plan with `decision`), then settle and print it."""
     try:
         outcome = asyncio.run(resume_run(ctx, run_id, on_event=ProgressPrinter(console), decision=decision))
-    except UnknownRun as exc:
+    except (UnknownRun, RunBusy) as exc:
         console.print(f"[red]usage error:[/red] {escape(str(exc))}")
         return USAGE_ERROR
     outcome = _settle(console, ctx, outcome)

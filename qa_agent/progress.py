@@ -76,7 +76,10 @@ class ProgressPrinter:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "run_start":
-            self._print(f"run {event['run_id']} (resume with: qa-agent resume {event['run_id']})")
+            self._print(f"run {event['run_id']} · {event.get('ticket_key', '')}")
+            return
+        if kind == "checkpointed":  # only now is there something to resume from
+            self._print(f"resume with: qa-agent resume {event['run_id']}")
             return
         if kind == "run_resume":
             self._print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")

@@ -21,6 +21,7 @@ from graph.context import Context
 from graph.state import STATE_MODELS, InputState, Verdict
 from nodes.fetch_ticket import new_run_id
 from qa_agent.resources import run_resources
+from qa_agent.run_lock import RunBusy, run_lock
 from qa_agent.verdicts import blocked
 
 EXIT_CODES = {"success": 0, "failure": 1, "blocked": 2}
@@ -91,10 +92,18 @@ async def drive(
     ctx: Context,
     run_id: str,
     on_event: ProgressFn | None,
+    start: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Stream the run (durability=sync: every superstep is saved before the next starts)."""
+    """Stream the run (durability=sync: every superstep is saved before the next starts).
+
+    Holds the run's lock (one process per run) for the whole stream; RunBusy if another has it.
+    `start` is sent to on_event once the lock is held; `checkpointed` once a new run can be resumed.
+    """
     final: dict[str, Any] = {}
-    async with run_resources(run_id):
+    announced = start is None or start["event"] != "run_start"  # only a new CLI run announces itself
+    async with run_lock(graph.checkpointer, run_id), run_resources(run_id):
+        if on_event is not None and start is not None:
+            on_event(start)
         async for item in graph.astream(
             payload,
             _config(run_id),
@@ -108,6 +117,9 @@ async def drive(
                 on_event(chunk)
             elif mode == "values" and not namespace:
                 final = dict(chunk)
+                if not announced and on_event is not None:
+                    on_event({"event": "checkpointed", "run_id": run_id})
+                announced = True
     snapshot = await graph.aget_state(_config(run_id))
     if snapshot.interrupts:
         waiting = dict(snapshot.interrupts[0].value)
@@ -122,14 +134,16 @@ async def run_ticket(
 ) -> RunOutcome:
     """The CLI's way to run: durable (SQLite checkpoints) and resumable by its run id."""
     run_id = thread_id or new_run_id(key)
-    if on_event is not None:
-        on_event({"event": "run_start", "run_id": run_id, "ticket_key": key})
+    start = {"event": "run_start", "run_id": run_id, "ticket_key": key}
     async with durable_graph(ctx) as graph:
-        return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)
+        return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event, start)
 
 
 class UnknownRun(LookupError):
     pass
+
+
+__all__ = ["RunBusy", "UnknownRun", "drive", "durable_graph", "list_runs", "resume_run", "run_ticket"]
 
 
 async def resume_run(
@@ -152,10 +166,9 @@ async def resume_run(
                 run_id, blocked("waiting for a decision on the plan"), None, dict(snapshot.values),
                 dict(snapshot.interrupts[0].value),
             )  # fmt: skip
-        if on_event is not None:
-            on_event({"event": "run_resume", "run_id": run_id, "next": list(snapshot.next)})
+        start = {"event": "run_resume", "run_id": run_id, "next": list(snapshot.next)}
         payload: Command[Any] | None = Command(resume=decision) if snapshot.interrupts else None
-        return await drive(graph, payload, ctx, run_id, on_event)
+        return await drive(graph, payload, ctx, run_id, on_event, start)
 
 
 async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:

@@ -22,7 +22,7 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             name.startswith("DRIVER") and name.endswith("_PACKAGE")
         ):
             monkeypatch.delenv(name, raising=False)
-    for name in ("GLOBAL_PACKAGE", "TICKET_KEY", "PROXY_URL", "PROMPT_LANG"):
+    for name in ("GLOBAL_PACKAGE", "TICKET_KEY", "PROXY_URL", "PROMPT_LANG", "DEVICE_ACCOUNTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no .env from the repo; runs/ lands in the test's folder
 

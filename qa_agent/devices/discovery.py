@@ -57,24 +57,62 @@ class NotEnoughDevices(Exception):
     pass
 
 
+def _same(a: str | None, b: str) -> bool:
+    return a is not None and a.casefold() == b.casefold()
+
+
+def no_device_for(account: str, candidates: list[str], accounts: dict[str, str], driver: int | None = None) -> str:
+    """Why a ticket that needs `account` cannot run, naming it and what there is."""
+    who = f"user{driver} to be {account}" if driver is not None else f"a device signed in as {account}"
+    seen = ", ".join(f"{d} ({accounts.get(d, 'account unknown')})" for d in candidates) or "none"
+    hint = "" if accounts else "; the device server does not say who is signed in: set DEVICE_ACCOUNTS (id=name,...)"
+    return f"the ticket needs {who}, and no free device is signed in as {account} (devices: {seen}){hint}"
+
+
 def assign_devices(
-    devices: list[str], needed: int, forced: dict[int, str], packages: dict[int, str | None]
+    devices: list[str],
+    needed: int,
+    forced: dict[int, str],
+    packages: dict[int, str | None],
+    roles: dict[int, str] | None = None,
+    accounts: dict[str, str] | None = None,
 ) -> list[DriverAssignment]:
-    """Driver n gets FORCE_DEVICE_DRIVER<n> if set, else the next free discovered device."""
-    unknown = {n: d for n, d in forced.items() if n <= needed and d not in devices}
+    """Driver n gets FORCE_DEVICE_DRIVER<n> if set, else a device signed in as the account the
+    ticket names for user n (`roles`, checked against `accounts`: device id -> account), else
+    the next free discovered device."""
+    roles, accounts = roles or {}, accounts or {}
+    forced = {n: d for n, d in forced.items() if n <= needed}
+    unknown = {n: d for n, d in forced.items() if d not in devices}
     if unknown:
         listed = ", ".join(f"FORCE_DEVICE_DRIVER{n}={d}" for n, d in sorted(unknown.items()))
         raise NotEnoughDevices(f"forced device not connected: {listed} (connected: {', '.join(devices) or 'none'})")
-    free = [d for d in devices if d not in {forced[n] for n in forced if n <= needed}]
+    if needed > len(devices):
+        listed = ", ".join(devices) or "none"
+        raise NotEnoughDevices(f"the plan needs {needed} devices, found {len(devices)} ({listed})")
+    chosen = dict(forced)
+    for n, account in sorted(roles.items()):
+        if n > needed:
+            continue
+        if n in forced:
+            if not _same(accounts.get(forced[n]), account):
+                on = accounts.get(forced[n], "an unknown account")
+                raise NotEnoughDevices(
+                    f"FORCE_DEVICE_DRIVER{n}={forced[n]} is signed in as {on}, the ticket needs user{n} to be {account}"
+                )
+            continue
+        free = [d for d in devices if d not in chosen.values()]
+        match = next((d for d in free if _same(accounts.get(d), account)), None)
+        if match is None:
+            raise NotEnoughDevices(no_device_for(account, free, accounts, n))
+        chosen[n] = match
+    wanted = {a.casefold() for a in roles.values()}
+    # Drivers without a role take devices no role asked for first.
+    free = sorted(
+        (d for d in devices if d not in chosen.values()), key=lambda d: accounts.get(d, "").casefold() in wanted
+    )
     out: list[DriverAssignment] = []
     for driver in range(1, needed + 1):
-        if driver in forced:
-            device = forced[driver]
-        elif free:
-            device = free.pop(0)
-        else:
-            raise NotEnoughDevices(
-                f"the plan needs {needed} devices, found {len(devices)} ({', '.join(devices) or 'none'})"
-            )
-        out.append(DriverAssignment(driver=driver, device=device, package=packages.get(driver)))
+        if driver not in chosen:
+            chosen[driver] = free.pop(0)  # enough: needed <= len(devices) was checked above
+        out.append(DriverAssignment(driver=driver, device=chosen[driver], package=packages.get(driver)))
     return out

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import asyncio
 
-from qa_agent.devices.discovery import NotEnoughDevices
+from qa_agent.devices.discovery import NotEnoughDevices, no_device_for
 
 
 class DeviceLeaser:
     """FIFO leases over a fixed set of devices, shared by the runs of one process."""
 
-    def __init__(self, devices: list[str]) -> None:
+    def __init__(self, devices: list[str], accounts: dict[str, str] | None = None) -> None:
         self.devices = list(devices)
+        self.named = dict(accounts or {})
+        self.accounts = {d: a.casefold() for d, a in self.named.items()}
         self._free = list(devices)
         self._held: dict[str, list[str]] = {}
+        self._keys: dict[str, frozenset[str]] = {}  # isolation keys held per run (devices/isolation.py)
         self._changed = asyncio.Condition()
         self._queue: list[str] = []
 
-    async def acquire(self, run_id: str, count: int, pinned: frozenset[str] = frozenset()) -> list[str]:
-        """Wait until `count` devices, including the `pinned` ones (FORCE_DEVICE_DRIVER<n>), are free
-        (first come, first served) and hold them for `run_id`."""
+    async def acquire(
+        self,
+        run_id: str,
+        count: int,
+        pinned: frozenset[str] = frozenset(),
+        wanted: frozenset[str] = frozenset(),
+        keys: frozenset[str] = frozenset(),
+    ) -> list[str]:
+        """Wait until `count` devices, including the `pinned` ones (FORCE_DEVICE_DRIVER<n>) and one
+        signed in as each `wanted` account, are free and no other run holds one of the isolation
+        `keys` (first come, first served); hold them for `run_id`."""
         if count > len(self.devices):
             raise NotEnoughDevices(
                 f"the plan needs {count} devices, the batch pool has {len(self.devices)} ({', '.join(self.devices)})"
@@ -27,13 +38,29 @@ class DeviceLeaser:
         unknown = sorted(pinned - set(self.devices))
         if unknown:
             raise NotEnoughDevices(f"forced device not in the batch pool: {', '.join(unknown)}")
+        absent = sorted(a for a in wanted if a.casefold() not in self.accounts.values())
+        if absent:
+            raise NotEnoughDevices(no_device_for(absent[0], self.devices, self.named) + " in the batch pool")
+        wanted = frozenset(a.casefold() for a in wanted)
         held = self._held.get(run_id, [])
-        if len(held) >= count and pinned <= set(held):
+        if (
+            len(held) >= count
+            and pinned <= set(held)
+            and wanted <= {self.accounts.get(d) for d in held}
+            and keys <= self._keys.get(run_id, frozenset())
+        ):
             return held
         await self.release(run_id)
 
         def fits() -> bool:
-            return self._queue[0] == run_id and len(self._free) >= count and pinned <= set(self._free)
+            free = set(self._free)
+            return (
+                self._queue[0] == run_id
+                and not any(keys & other for other in self._keys.values())
+                and len(free) >= count
+                and pinned <= free
+                and wanted <= {self.accounts.get(d) for d in free}
+            )
 
         async with self._changed:
             self._queue.append(run_id)
@@ -42,15 +69,22 @@ class DeviceLeaser:
             finally:
                 self._queue.remove(run_id)
                 self._changed.notify_all()
-            others = [d for d in self._free if d not in pinned][: count - len(pinned)]
-            taken = [d for d in self._free if d in pinned] + others
+            taken = [d for d in self._free if d in pinned]
+            for account in sorted(wanted - {self.accounts.get(d) for d in taken}):
+                taken.append(next(d for d in self._free if d not in taken and self.accounts.get(d) == account))
+            # The rest prefer devices no role of this run asked for.
+            rest = sorted((d for d in self._free if d not in taken), key=lambda d: self.accounts.get(d) in wanted)
+            taken += rest[: max(0, count - len(taken))]
             self._free = [d for d in self._free if d not in taken]
             self._held[run_id] = taken
+            self._keys[run_id] = keys
             return taken
 
     async def release(self, run_id: str) -> None:
         async with self._changed:
             returned = self._held.pop(run_id, [])
+            if self._keys.pop(run_id, None):
+                self._changed.notify_all()
             if returned:
                 self._free.extend(returned)
                 self._free.sort(key=self.devices.index)

@@ -13,6 +13,7 @@ from typing import Any
 from mcp import ClientSession
 
 from graph.context import Context
+from graph.state import WorldIdentity
 from qa_agent.childproc import MOBILE_MCP_ENV
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
@@ -28,6 +29,7 @@ class DevicePool:
         self._sessions: dict[str, OwnedResource[ClientSession]] = {}
         self._lock = asyncio.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
+        self._world: WorldIdentity | None = None
 
     @property
     def transport(self) -> str:
@@ -72,6 +74,15 @@ class DevicePool:
                 owned = OwnedResource(await self._factory(), name=f"device MCP session {key} ({self.transport})")
                 self._sessions[key] = owned
         return await owned.open(OPEN_TIMEOUT_S)
+
+    async def world(self, devices: list[str]) -> WorldIdentity:
+        """The identity of the world this process talks to (probed once per run and process)."""
+        from qa_agent.devices.world import identity, simulator_world
+
+        if self._world is None:
+            base = None if self.ctx.mobile_mcp_command else (await self._url()).removesuffix("/mcp")
+            self._world = identity(devices, await simulator_world(base), self.ctx.device_accounts)
+        return self._world
 
     def remember_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
         self._schemas = schemas

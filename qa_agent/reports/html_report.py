@@ -112,14 +112,13 @@ def _meta(data: dict[str, Any]) -> str:
 
 def _attempt_heading(entry: dict[str, Any], previous: dict[str, Any] | None) -> str:
     label = f"Attempt {entry['attempt'] + 1}"
-    why = entry.get("reason") or ""
-    if not why and previous is not None and previous["verdict"].get("replan"):
-        why = (
-            "replanned after attempt "
-            + str(previous["attempt"] + 1)
-            + ": "
-            + previous["verdict"].get("justification", "")
-        )
+    if entry["verdict"].get("failure_class") == "interrupted":
+        label += " (interrupted)"
+    why = ""
+    if previous is not None and previous["verdict"].get("failure_class") == "interrupted":
+        why = "restarted on resume: " + previous["verdict"].get("justification", "")
+    elif previous is not None and previous["verdict"].get("replan"):
+        why = f"replanned after attempt {previous['attempt'] + 1}: " + previous["verdict"].get("justification", "")
     return f"<h2>{escape(label)}</h2>" + (f'<div class="legend">why: {escape(why[:600])}</div>' if why else "")
 
 

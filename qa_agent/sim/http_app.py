@@ -80,6 +80,16 @@ def build_app(sim: Simulator) -> Starlette:
             }
         )
 
+    async def world_identity(_request: Request) -> JSONResponse:
+        """Who the agent is talking to: the world's id and each device's account.
+
+        A route of the simulator's own server rather than a field in a tool answer, so the MCP
+        tool surface stays byte-for-byte mobile-mcp 1.0.4's (the contract tests compare it).
+        """
+        world = sim.world
+        devices = [{"id": d.id, "account": d.user} for d in world.online()]
+        return JSONResponse({"world_id": world.id, "devices": devices})
+
     return Starlette(
         routes=[
             Route("/mcp", endpoint=_McpEndpoint(manager), methods=["GET", "POST", "DELETE"]),
@@ -87,6 +97,7 @@ def build_app(sim: Simulator) -> Starlette:
             Route("/sim/reset", reset, methods=["POST"]),
             Route("/sim/config", configure, methods=["POST"]),
             Route("/sim/health", health, methods=["GET"]),
+            Route("/sim/world", world_identity, methods=["GET"]),
             Route("/sim/adb", adb, methods=["POST"]),
         ],
         lifespan=lifespan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class World:
         self.config = config
         self.catalog = catalog
         self.created = time.time()
+        self.id = secrets.token_hex(8)  # a new world (process start or /sim/reset) has a new id
         self.actions = ActionLog()
         self.shared: dict[str, dict[str, Any]] = {pkg: copy.deepcopy(m.shared) for pkg, m in catalog.items()}
         self.devices: list[Device] = [

@@ -38,6 +38,8 @@ def test_nodes_and_edges() -> None:
         ("barrier", "verifier"),
         ("verifier", "planner"),  # the replanning edge
         ("verifier", "report"),
+        ("barrier", "restart_attempt"),  # a resumed run on devices it cannot trust
+        ("restart_attempt", "lane"),
         ("report", "__end__"),
     }
     assert expected <= edges, expected - edges

@@ -76,3 +76,21 @@ async def test_paused_run_is_resumed_from_postgres(postgres_dsn: str, jira_url: 
         done = await resume_run(load_context(approve_plan=True, **overrides), paused.run_id, decision="approve")
     assert done.verdict.result == "success", done.verdict.justification
     assert [r.status for r in await list_runs(load_context(**overrides))] == ["success"]
+
+
+async def test_one_process_per_run_also_with_postgres(postgres_dsn: str, tmp_path: Path) -> None:
+    """The run lock lives in the checkpoint store: a second holder (another connection, as another
+    process would have) is refused while the first holds the run, and gets it once released."""
+    from qa_agent.run_lock import RunBusy, run_lock
+    from qa_agent.runner import durable_graph
+
+    ctx = load_context(report_root=tmp_path, checkpoint_dsn=postgres_dsn)
+    async with durable_graph(ctx) as first, durable_graph(ctx) as second:
+        async with run_lock(first.checkpointer, "R-1"):
+            with pytest.raises(RunBusy, match="run R-1 is already running"):
+                async with run_lock(second.checkpointer, "R-1"):
+                    pass
+            async with run_lock(second.checkpointer, "R-2"):  # other runs are free
+                pass
+        async with run_lock(second.checkpointer, "R-1"):
+            pass

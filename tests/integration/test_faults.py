@@ -219,6 +219,7 @@ async def test_stdio_device_process_killed_mid_run_reconnects(victim: int, jira_
             on_event=on_event,
             mobile_mcp_command=command,
             mobile_mcp_args_json=json.dumps(args),
+            device_accounts={"emulator-5554": "Alice", "emulator-5556": "Bob"},  # stdio: no /sim/world to ask
             step_default_timeout_s=8,
         )
         stdio_pids()

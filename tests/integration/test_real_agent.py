@@ -18,6 +18,7 @@ from qa_agent.realservers.install import Installed
 from qa_agent.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
 from qa_agent.realservers.testing import installed_or_skip_reason
 from qa_agent.runner import run_ticket
+from qa_agent.sim.config import user_name
 from qa_agent.sim.process import SimulatorHandle, simulator_process
 from tests.conftest import APPS, TICKETS
 
@@ -64,6 +65,8 @@ async def test_agent_passes_on_real_mobile_mcp(
         mobile_mcp_command=launch.command,
         mobile_mcp_args_json=launch.args_json,
         report_root=tmp_path / "runs",
+        # Real devices: DEVICE_ACCOUNTS says who is signed in (mobilecli names emulators by their AVD).
+        device_accounts={f"Pixel_8_API_35_{user_name(i)}": user_name(i) for i in (1, 2, 3)},
     )
     outcome = await run_ticket(ctx, key)
     assert outcome.verdict.result == "success", outcome.verdict

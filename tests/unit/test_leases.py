@@ -23,3 +23,15 @@ async def test_leases_are_exclusive_fifo_and_honour_pins() -> None:
         await leaser.acquire("r4", 4)
     with pytest.raises(NotEnoughDevices, match="not in the batch pool: z"):
         await leaser.acquire("r5", 1, frozenset({"z"}))
+
+
+async def test_leases_honour_the_accounts_a_run_needs() -> None:
+    leaser = DeviceLeaser(["a", "b", "c"], {"a": "Alice", "b": "Bob", "c": "Carol"})
+    assert await leaser.acquire("r1", 1, wanted=frozenset({"Carol"})) == ["c"]
+    waiting = asyncio.create_task(leaser.acquire("r2", 2, wanted=frozenset({"carol"})))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # Carol's phone is leased to r1
+    await leaser.release("r1")
+    assert sorted(await waiting) == ["a", "c"]
+    with pytest.raises(NotEnoughDevices, match="no free device is signed in as Mallory"):
+        await leaser.acquire("r3", 1, wanted=frozenset({"Mallory"}))

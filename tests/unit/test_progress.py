@@ -26,6 +26,8 @@ def test_plain_lines_without_a_terminal() -> None:
     with ProgressPrinter(console) as progress:
         assert progress._live is None
         progress({"event": "run_start", "run_id": "R-1", "ticket_key": "K-1"})
+        assert "resume with" not in console.export_text()  # no checkpoint yet
+        progress({"event": "checkpointed", "run_id": "R-1"})
     assert "resume with: qa-agent resume R-1" in console.export_text()
 
 
