@@ -59,6 +59,11 @@ class Context(BaseSettings):
     jira_mcp_token: SecretStr | None = Field(default=None, validation_alias="JIRA_MCP_TOKEN")
     tickets_dir: Path = Field(default=EXAMPLES_DIR / "tickets", validation_alias="QA_TICKETS_DIR")
     ticket_key: str | None = Field(default=None, validation_alias="TICKET_KEY")
+    jira_test_details_field: str | None = Field(
+        default=None,
+        validation_alias="JIRA_TEST_DETAILS_FIELD",
+        description="The field holding the test steps, by id (customfield_10057) or name (Test Details)",
+    )
 
     # Devices
     mobile_mcp_command: str | None = Field(default=None, validation_alias="MOBILE_MCP_COMMAND")

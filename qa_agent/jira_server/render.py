@@ -142,7 +142,7 @@ def simplify_issue(
         out["url"] = f"{base_url}/rest/api/2/issue/{issue_id}"
     out["browse_url"] = f"{base_url}/browse/{ticket.key}"
     if want("description") and ticket.description:
-        out["description"] = wiki_to_markdown(ticket.description) if markdown else ticket.description
+        out["description"] = wiki_to_markdown(ticket.description_wiki) if markdown else ticket.description_wiki
     if want("status"):
         out["status"] = status_dict(ticket.status)
     if want("issuetype"):
