@@ -121,6 +121,17 @@ class Context(BaseSettings):
     jira_writeback: bool = Field(
         default=False, validation_alias="JIRA_WRITEBACK", description="Comment the verdict on the ticket"
     )
+    jira_writeback_label: str | None = Field(
+        default=None,
+        pattern=r"^[^\s:]+$",
+        validation_alias="JIRA_WRITEBACK_LABEL",
+        description="With JIRA_WRITEBACK: label the ticket <this>:<verdict> (e.g. qa-agent:failure)",
+    )
+    jira_writeback_attach: bool = Field(
+        default=False,
+        validation_alias="JIRA_WRITEBACK_ATTACH",
+        description="With JIRA_WRITEBACK: attach the failing step's screenshot (the server must reach the file)",
+    )
     device_pool: str | None = Field(
         default=None, description="Batch runs: lease devices from this in-process pool (set by `qa-agent batch`)"
     )

@@ -151,6 +151,8 @@ def simplify_issue(
         out["priority"] = {"name": ticket.priority}
     if want("project"):
         out["project"] = {"key": ticket.project_key, "name": ticket.project_key}
+    if selection.all or "worklog" in selection.names:  # Jira returns the (empty) worklog page with *all
+        out["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
     if want("assignee"):
         out["assignee"] = person_dict(ticket.assignee) if ticket.assignee else {"display_name": "Unassigned"}
     if want("reporter"):

@@ -139,6 +139,13 @@ class TicketStore:
         await self.update(key, change)
         return created_holder[0]
 
+    async def set_labels(self, key: str, labels: list[str]) -> Ticket:
+        def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:
+            del everything
+            return ticket.model_copy(update={"labels": labels, "updated": _now()})
+
+        return await self.update(key, change)
+
     async def set_status(self, key: str, status: str) -> Ticket:
         def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:
             del everything

@@ -160,11 +160,34 @@ def _list_depth(indent: str) -> int:
     return 1 + len(indent.replace("\t", "    ")) // 2
 
 
+_MD_TABLE_ROW = re.compile(r"^\|.*\|$")
+_MD_TABLE_RULE = re.compile(r"^\|[-\s|:]+\|$")
+
+
+def _md_table_cells(line: str) -> str:
+    # As mcp-atlassian splits them: on every "|", cells stripped.
+    return "|".join(_md_inline(cell.strip()) for cell in line.split("|")[1:-1])
+
+
 def markdown_to_wiki(text: str) -> str:
     """Convert Markdown (as an agent writes it) to Jira wiki markup."""
     out: list[str] = []
     in_code = False
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    in_table = False
+    lines = text.replace("\r\n", "\n").split("\n")
+    for index, raw in enumerate(lines):
+        if not in_code and _MD_TABLE_ROW.match(raw):
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            if not in_table and _MD_TABLE_RULE.match(following):
+                out.append("||" + _md_table_cells(raw).replace("|", "||") + "||")  # the header row
+                in_table = True
+                continue
+            if in_table and _MD_TABLE_RULE.match(raw) and out[-1].startswith("||"):
+                continue  # the |---|---| line under the header
+            if in_table:
+                out.append("|" + _md_table_cells(raw) + "|")
+                continue
+        in_table = False
         fence = _MD_FENCE.match(raw)
         if fence:
             if in_code:

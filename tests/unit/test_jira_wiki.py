@@ -82,3 +82,8 @@ def test_markdown_to_wiki(markdown: str, wiki: str) -> None:
 def test_agent_comment_round_trips() -> None:
     body = "## Verdict: PASS\n\n**Devices**: pixel8, galaxy\n\n1. step `open` ok\n2. step [log](https://x)"
     assert wiki_to_markdown(markdown_to_wiki(body)) == body.replace("2. step", "1. step")
+
+
+def test_markdown_table_becomes_a_wiki_table_as_mcp_atlassian_stores_it() -> None:
+    markdown = "Result:\n\n| step | detail |\n|---|:---:|\n| S1 | **ok** `x` |\n| S2 |  |\n\nafter | not a row"
+    assert markdown_to_wiki(markdown) == "Result:\n\n||step||detail||\n|S1|*ok* {{x}}|\n|S2||\n\nafter | not a row"
