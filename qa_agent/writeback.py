@@ -57,6 +57,19 @@ def verdict_labels(ticket: Ticket, prefix: str, result: str) -> list[str]:
     return [*kept, f"{prefix}:{result}"]
 
 
+def _attachment_outcome(answer: str, filename: str) -> str:
+    """mcp-atlassian answers success even when no file was uploaded: its `attachment_results` tells."""
+    try:
+        results = json.loads(answer)["issue"]["attachment_results"]
+        uploaded = [u.get("filename") for u in results.get("uploaded") or []]
+        failed = [f"{f.get('filename')}: {f.get('error')}" for f in results.get("failed") or []]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"screenshot {filename}: the server's answer does not say whether it was attached"
+    if filename in uploaded:
+        return f"screenshot {filename} attached"
+    return "screenshot failed: " + ("; ".join(failed) or "not uploaded")
+
+
 async def _tool_schemas(session: ClientSession) -> dict[str, dict[str, Any]]:
     listing = await session.list_tools()
     return {tool.name: tool.inputSchema for tool in listing.tools}
@@ -125,8 +138,9 @@ async def _extras(
         else:
             args = {"issue_key": key, "fields": "{}", "attachments": json.dumps([str(path)])}
             try:
-                await call_jira(session, "jira_update_issue", args)
-                out.append(f"screenshot {path.name} attached")
+                answer = await call_jira(session, "jira_update_issue", args)
             except JiraError as exc:
                 out.append(f"screenshot failed: {exc}")
+            else:
+                out.append(_attachment_outcome(answer, path.name))
     return out

@@ -7,7 +7,7 @@ Endpoints (``{v}`` is 2, or 2 and 3 on Cloud):
 * ``GET|PUT /rest/api/{v}/issue/{key}`` (``fields``, ``expand=names,schema``; PUT sets labels) - 404 for unknown keys
 * ``GET|POST /rest/api/{v}/issue/{key}/comment`` (``startAt``/``maxResults`` paging) - POST appends to the ticket
   file atomically; a v3 (ADF) body that Jira Cloud would refuse gets Cloud's 400
-* ``GET|POST /rest/api/{v}/issue/{key}/transitions``
+* ``GET|POST /rest/api/{v}/issue/{key}/transitions``, ``POST /rest/api/{v}/issue/{key}/attachments`` (metadata kept)
 * Server: ``GET|POST /rest/api/2/search`` (``startAt``, ``total``); Cloud: ``GET|POST /rest/api/{v}/search/jql``
   (``nextPageToken``, no ``total``) and 410 for the removed ``/search``
 * ``GET /browse/{key}``
@@ -211,6 +211,31 @@ def build_app(tickets_dir: Path, flavor: Flavor = "server") -> ASGIApp:
         limit = _int(qp.get("maxResults"), 100 if cloud else 5000)
         return JSONResponse(shapes.comments_page(stored.ticket, base, flavor, version, start, limit))
 
+    async def attachments(request: Request) -> JSONResponse:
+        """Multipart ``file`` parts; Jira refuses the upload without ``X-Atlassian-Token: no-check``."""
+        key = request.path_params["key"]
+        if request.headers.get("x-atlassian-token", "").lower() != "no-check":
+            return error(403, "XSRF check failed")
+        try:
+            stored = await get_stored(key)
+        except IssueNotFound:
+            return not_found()
+        form = await request.form()
+        created = []
+        for part in form.getlist("file"):
+            if isinstance(part, str):
+                continue
+            size = len(await part.read())
+            kind = part.content_type or "application/octet-stream"
+            ticket = await store.add_attachment(stored.ticket.key, part.filename or "file", size, kind, ME)
+            created.append(
+                shapes.attachment(len(ticket.attachments) - 1, ticket.attachments[-1], base_of(request), flavor,
+                                  version_of(request))
+            )  # fmt: skip
+        if not created:
+            return error(400, "No file was attached")
+        return JSONResponse(created)
+
     async def transitions(request: Request) -> Response:
         key = request.path_params["key"]
         try:
@@ -346,6 +371,7 @@ def build_app(tickets_dir: Path, flavor: Flavor = "server") -> ASGIApp:
             Route(api + "/issue/{key}", issue, methods=["GET", "PUT"]),
             Route(api + "/issue/{key}/comment", comments, methods=["GET", "POST"]),
             Route(api + "/issue/{key}/transitions", transitions, methods=["GET", "POST"]),
+            Route(api + "/issue/{key}/attachments", attachments, methods=["POST"]),
             Route("/browse/{key}", browse, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
         ]

@@ -194,7 +194,7 @@ def comments_page(
     }
 
 
-def _attachment(index: int, a: Any, base: str, flavor: Flavor, version: int) -> dict[str, Any]:
+def attachment(index: int, a: Any, base: str, flavor: Flavor, version: int) -> dict[str, Any]:
     aid = str(20000 + index)
     out = {
         "self": f"{base}/rest/api/{version}/attachment/{aid}",
@@ -272,7 +272,7 @@ def issue_json(
         "worklog": {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
         "comment": comments_page(t, base, flavor, version)
         | {"self": f"{base}/rest/api/{version}/issue/{t.key}/comment"},
-        "attachment": [_attachment(i, a, base, flavor, version) for i, a in enumerate(t.attachments)],
+        "attachment": [attachment(i, a, base, flavor, version) for i, a in enumerate(t.attachments)],
     }  # fmt: skip
     if flavor == "cloud":
         everything["statuscategorychangedate"] = t.updated

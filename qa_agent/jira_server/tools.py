@@ -392,13 +392,18 @@ class JiraTools:
             if not isinstance(labels, list) or not all(isinstance(x, str) and x and " " not in x for x in labels):
                 raise ToolError("labels must be a list of strings without spaces")
             await self.store.set_labels(issue_key, labels)
-        results = []
-        for path in _attachment_paths(attachments):
-            results.append(await self._attach(issue_key, path))
+        paths = _attachment_paths(attachments)
+        done = [await self._attach(issue_key, path) for path in paths]
         fresh = await self._get(issue_key)
         issue = self._issue_dict(fresh, fields=return_fields)
-        if results:
-            issue["attachment_results"] = results
+        if paths:  # upstream's shape: success means the call ran, `failed` lists the files not uploaded
+            issue["attachment_results"] = {
+                "success": True,
+                "issue_key": issue_key,
+                "total": len(paths),
+                "uploaded": [d for d in done if "error" not in d],
+                "failed": [d for d in done if "error" in d],
+            }
         return {"message": "Issue updated successfully", "issue": issue}
 
     async def _attach(self, issue_key: str, path: str) -> dict[str, Any]:
@@ -406,10 +411,10 @@ class JiraTools:
         try:
             size = await anyio.to_thread.run_sync(lambda: file.stat().st_size)
         except OSError as exc:
-            return {"filename": file.name, "success": False, "error": f"cannot read {path}: {exc.strerror}"}
+            return {"filename": file.name, "error": f"cannot read {path}: {exc.strerror}"}
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        await self.store.add_attachment(issue_key, file.name, size, kind, self.config.author)
-        return {"filename": file.name, "success": True, "size": size}
+        updated = await self.store.add_attachment(issue_key, file.name, size, kind, self.config.author)
+        return {"filename": file.name, "size": size, "id": str(20000 + len(updated.attachments) - 1)}
 
     async def search_fields(
         self,

@@ -27,6 +27,7 @@ class AtlassianHandle:
     url: str  # http://127.0.0.1:PORT/mcp (a JIRA_MCP_URL)
     pid: int
     jira_url: str
+    workdir: str  # its working directory: the only place it uploads attachments from
     _stderr: list[bytes] = field(default_factory=list, repr=False)
 
     @property
@@ -100,7 +101,7 @@ async def atlassian_process(
         env=env,
         cwd=workdir,
     )
-    handle = AtlassianHandle(url=f"http://127.0.0.1:{port}/mcp", pid=proc.pid, jira_url=jira_url)
+    handle = AtlassianHandle(url=f"http://127.0.0.1:{port}/mcp", pid=proc.pid, jira_url=jira_url, workdir=workdir)
     tasks = [
         asyncio.create_task(_drain(proc.stdout, [])),
         asyncio.create_task(_drain(proc.stderr, handle._stderr)),

@@ -369,7 +369,9 @@ async def test_other_default_read_tools_and_update_issue(session: ClientSession,
         attachments=json.dumps([str(shot), str(tmp_path / "missing.png")]),
     )  # fmt: skip
     assert done["message"] == "Issue updated successfully" and done["issue"]["labels"] == ["qa-agent:failure"]
-    assert [r["success"] for r in done["issue"]["attachment_results"]] == [True, False]
+    results = done["issue"]["attachment_results"]
+    assert [r["filename"] for r in results["uploaded"]] == ["fail.png"] and results["total"] == 2
+    assert [r["filename"] for r in results["failed"]] == ["missing.png"]
     assert "fail.png" in [a["filename"] for a in done["issue"]["attachments"]]
     refused = await call_err(session, "jira_update_issue", issue_key="LOGIN-1", fields='{"summary": "x"}')
     assert "only labels and attachments, not summary" in refused

@@ -7,6 +7,7 @@ One stand-in, one mcp-atlassian and one simulator per flavor serve every check o
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ async def setup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         atlassian_process(rest.url, cloud=flavor == "cloud") as atl,
         simulator_process(devices=2, apps_dir=APPS) as sim,
     ):
-        yield Setup(flavor, atl.url, sim, folder, tmp_path_factory.mktemp(f"{flavor}-runs"))
+        # Runs go under mcp-atlassian's working directory: it uploads attachments from there only.
+        yield Setup(flavor, atl.url, sim, folder, Path(atl.workdir) / "runs")
 
 
 def _last_comment(folder: Path, key: str) -> str:
@@ -81,11 +83,19 @@ def _assert_valid_wiki_table(body: str) -> list[list[str]]:
 async def test_verdict_and_writeback(setup: Setup, key: str, expected: str) -> None:
     await setup.sim.reset()
     ctx = load_context(
-        jira_mcp_url=setup.mcp_url, mobile_mcp_url=setup.sim.url, report_root=setup.runs, jira_writeback=True
-    )
+        jira_mcp_url=setup.mcp_url, mobile_mcp_url=setup.sim.url, report_root=setup.runs, jira_writeback=True,
+        jira_writeback_label="qa-agent", jira_writeback_attach=True,
+    )  # fmt: skip
     outcome = await run_ticket(ctx, key)
     assert outcome.verdict.result == expected, outcome.verdict.justification
-    assert outcome.state["writeback"].startswith("posted:"), outcome.state["writeback"]
+    writeback = outcome.state["writeback"]
+    assert writeback.startswith("posted:") and f"label qa-agent:{expected} set" in writeback, writeback
+    stored = yaml.safe_load((setup.tickets / f"{key}.yaml").read_text())
+    assert f"qa-agent:{expected}" in stored["labels"]
+    if expected == "failure":
+        shot = re.search(r"screenshot (\S+) attached", writeback)
+        assert shot, writeback
+        assert shot.group(1) in [a["filename"] for a in stored["attachments"]]
     body = _last_comment(setup.tickets, key)
     rows = _assert_valid_wiki_table(body)
     assert len(rows) == len(outcome.state["results"])
