@@ -118,16 +118,18 @@ def find_test_details(
     if wanted:
         checks.append(lambda k, n: wanted in (k.lower(), n.lower()))
     checks += [lambda k, n: bool(_TEST_FIELD_NAME.match(n.strip())), lambda k, n: k == TEST_DETAILS_FIELD]
-    for check in checks:
+    for index, check in enumerate(checks):
         for key, value, name in candidates:
             if check(key, name):
                 text = _text(value)
                 if text.strip():
-                    return text, _describe_field(key, name)
+                    note = f" (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)" if wanted and index else ""
+                    return text, _describe_field(key, name) + note
     section = _description_section(description)
-    if section is not None:
-        return section[0], f'description, section "{section[1]}"'
-    return "", ""
+    found = (section[0], f'description, section "{section[1]}"') if section is not None else ("", "")
+    if wanted and found[0]:
+        found = (found[0], f"{found[1]} (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)")
+    return found
 
 
 def ticket_from_jira(

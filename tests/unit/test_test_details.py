@@ -65,3 +65,11 @@ def test_description_section_under_a_heading() -> None:
 def test_no_steps_anywhere_says_description() -> None:
     summary = offline_summary(ticket_from_jira(_issue(description="Check the banner.")))
     assert (summary.test_details, summary.test_details_source) == ("Check the banner.", "description")
+
+
+def test_a_configured_field_that_is_missing_is_said() -> None:
+    ticket = ticket_from_jira(_issue(customfield_7={"name": "Test Details", "value": GHERKIN}), test_field="QA Steps")
+    assert (
+        ticket.test_details_source
+        == "Test Details (customfield_7) (JIRA_TEST_DETAILS_FIELD 'QA Steps' is missing or empty)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from graph.state import StepResult, Ticket, Verdict
@@ -34,3 +35,17 @@ def test_failure_comment_names_the_failing_step_and_keeps_the_table_valid() -> N
 def test_verdict_label_replaces_the_previous_runs() -> None:
     ticket = Ticket(key="PTT-2", labels=["ptt", "qa-agent:success"])
     assert verdict_labels(ticket, "qa-agent", "failure") == ["ptt", "qa-agent:failure"]
+
+
+def test_an_upload_the_server_reports_as_failed_is_not_called_attached() -> None:
+    from qa_agent.writeback import _attachment_outcome
+
+    refused = {"failed": [{"filename": "s6.jpg", "error": "Path traversal detected"}], "uploaded": [], "success": True}
+    answer = json.dumps({"message": "Issue updated successfully", "issue": {"attachment_results": refused}})
+    assert _attachment_outcome(answer, "s6.jpg") == "screenshot failed: s6.jpg: Path traversal detected"
+    done = {"failed": [], "uploaded": [{"filename": "s6.jpg"}], "success": True}
+    assert (
+        _attachment_outcome(json.dumps({"issue": {"attachment_results": done}}), "s6.jpg")
+        == "screenshot s6.jpg attached"
+    )
+    assert "does not say" in _attachment_outcome('{"issue": {}}', "s6.jpg")
