@@ -20,6 +20,7 @@ _TEST_FIELD_NAME = re.compile(
 )
 # Headings of a description section holding the steps ("h2. Test steps", "## Scenario", "**Steps:**").
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+|h[1-6]\.\s*|\*\*?(?=.*\*\s*:?\s*$))(?P<title>.*?)[*:\s]*$")
+_FENCE = re.compile(r"\s*(?:```\w*|\{(?:code|noformat)(?::[^}]*)?\})\s*")
 _STEPS_TITLE = re.compile(
     r"^(?:test\s*(?:details|steps|scenarios?|script|case)|steps(?: to (?:test|reproduce))?|scenarios?|gherkin"
     r"|how to test|étapes(?: de test)?|scénarios?)$",
@@ -94,11 +95,13 @@ def _description_section(description: str) -> tuple[str, str] | None:
         if not heading or not _STEPS_TITLE.match(heading.group("title").strip()):
             continue
         body: list[str] = []
+        fenced = False
         for following in lines[index + 1 :]:
-            if _HEADING.match(following) and following.strip().strip("*:"):
+            if _FENCE.fullmatch(following):
+                fenced = not fenced  # a Gherkin block fenced as code: its "# comment" lines are no headings
+                continue
+            if not fenced and _HEADING.match(following) and following.strip().strip("*:"):
                 break
-            if re.fullmatch(r"\s*(?:```\w*|\{(?:code|noformat)(?::[^}]*)?\})\s*", following):
-                continue  # a Gherkin block fenced as code
             body.append(following)
         text = "\n".join(body).strip("\n")
         if text.strip():

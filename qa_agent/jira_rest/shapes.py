@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from qa_agent.adf import is_adf, wiki_to_adf
+from qa_agent.adf import adf_to_wiki, is_adf, wiki_to_adf
 from qa_agent.jira_server.models import Comment, Person, Ticket
 from qa_agent.jira_server.store import StoredTicket
 
@@ -163,7 +163,7 @@ def rich(text: str | dict[str, Any] | None, version: int) -> Any:
         return None
     if version >= 3:
         return text if isinstance(text, dict) else wiki_to_adf(text)
-    return text
+    return adf_to_wiki(text) if isinstance(text, dict) else text
 
 
 def comment(c: Comment, key: str, base: str, flavor: Flavor, version: int) -> dict[str, Any]:
@@ -232,7 +232,7 @@ def issue_json(
     watches = {"self": f"{base}/rest/api/{version}/issue/{t.key}/watchers", "watchCount": 1, "isWatching": True}
     everything: dict[str, Any] = {
         "summary": t.summary,
-        "description": rich(t.description if version >= 3 else t.description_wiki, version),
+        "description": rich(t.description, version),
         "environment": None,
         "status": status(t.status, base, version),
         "resolution": None,

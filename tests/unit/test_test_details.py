@@ -55,9 +55,10 @@ def test_description_section_under_a_heading() -> None:
         f"## Context\nTwo phones.\n\n## Test steps\n```gherkin\n{GHERKIN}\n```\n\n## Notes\nnone",
         f"h2. Context\nTwo phones.\nh3. Steps:\n{{code}}\n{GHERKIN}\n{{code}}\nh2. Notes\nnone",
         f"Two phones.\n\n**Test scenario**\n{GHERKIN}",
+        f"## Test steps\n```\n# the happy path\n{GHERKIN}\n```\n## Notes\nnone",
     ):
         ticket = ticket_from_jira(_issue(description=description))
-        assert ticket.test_details == GHERKIN, description
+        assert ticket.test_details.removeprefix("# the happy path\n") == GHERKIN, description
         summary = offline_summary(ticket)
         assert summary.is_gherkin and summary.test_details_source.startswith("description, section")
 
