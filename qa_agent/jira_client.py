@@ -141,7 +141,7 @@ async def fetch_issue_and_field_names(ctx: Context, key: str) -> tuple[str, dict
             listing = await call_jira(session, "jira_search_fields", {"keyword": "", "limit": 1000})
         except JiraError:
             return text, {}
-    return text, _field_names(listing)
+    return text, parse_field_list(listing)
 
 
 def _unnamed_custom_fields(text: str) -> bool:
@@ -152,7 +152,7 @@ def _unnamed_custom_fields(text: str) -> bool:
     return any(k.startswith("customfield_") and not (isinstance(v, dict) and v.get("name")) for k, v in payload.items())
 
 
-def _field_names(listing: str) -> dict[str, str]:
+def parse_field_list(listing: str) -> dict[str, str]:
     try:
         fields = json.loads(listing)
     except json.JSONDecodeError:

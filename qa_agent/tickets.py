@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from graph.state import Ticket, TicketSummary
@@ -117,21 +118,22 @@ def find_test_details(
     names = names or {}
     candidates = [(k, v, _field_name(k, v, names)) for k, v in payload.items() if k not in _NOT_TEST_FIELDS]
     wanted = (field or "").strip().lower()
-    checks = []
-    if wanted:
-        checks.append(lambda k, n: wanted in (k.lower(), n.lower()))
-    checks += [lambda k, n: bool(_TEST_FIELD_NAME.match(n.strip())), lambda k, n: k == TEST_DETAILS_FIELD]
-    for index, check in enumerate(checks):
+
+    def first(match: Callable[[str, str], bool]) -> tuple[str, str] | None:
         for key, value, name in candidates:
-            if check(key, name):
-                text = _text(value)
-                if text.strip():
-                    note = f" (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)" if wanted and index else ""
-                    return text, _describe_field(key, name) + note
-    section = _description_section(description)
-    found = (section[0], f'description, section "{section[1]}"') if section is not None else ("", "")
-    if wanted and found[0]:
-        found = (found[0], f"{found[1]} (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)")
+            if match(key, name) and (text := _text(value)).strip():
+                return text, _describe_field(key, name)
+        return None
+
+    if wanted and (configured := first(lambda k, n: wanted in (k.lower(), n.lower()))):
+        return configured
+    found = first(lambda k, n: bool(_TEST_FIELD_NAME.match(n.strip()))) or first(lambda k, n: k == TEST_DETAILS_FIELD)
+    if found is None and (section := _description_section(description)) is not None:
+        found = section[0], f'description, section "{section[1]}"'
+    if found is None:
+        return "", ""
+    if wanted:
+        return found[0], f"{found[1]} (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)"
     return found
 
 

@@ -4,6 +4,7 @@ reported, it never changes the verdict."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from mcp import ClientSession
 
 from graph.context import Context
 from graph.state import StepResult, Ticket, Verdict
+from qa_agent.devices.owned import describe
 from qa_agent.jira_client import JiraError, call_jira, jira_session
 
+LIST_TOOLS_TIMEOUT_S = 30.0
 _ICON = {"success": "✅", "failure": "❌", "blocked": "⚠️"}
 
 
@@ -71,7 +74,7 @@ def _attachment_outcome(answer: str, filename: str) -> str:
 
 
 async def _tool_schemas(session: ClientSession) -> dict[str, dict[str, Any]]:
-    listing = await session.list_tools()
+    listing = await asyncio.wait_for(session.list_tools(), LIST_TOOLS_TIMEOUT_S)
     return {tool.name: tool.inputSchema for tool in listing.tools}
 
 
@@ -115,8 +118,8 @@ async def _extras(
         return []
     try:
         tools = await _tool_schemas(session)
-    except Exception as exc:
-        return [f"label/attachment skipped: the Jira server did not list its tools ({exc})"]
+    except Exception as exc:  # a write-back problem is reported, never raised
+        return [f"label/attachment skipped: the Jira server did not list its tools ({describe(exc)})"]
     update = tools.get("jira_update_issue")
     out: list[str] = []
     if wants_label:

@@ -19,7 +19,7 @@ import pytest_asyncio
 import yaml
 
 from graph.context import load_context
-from qa_agent.jira_client import fetch_issue_and_field_names
+from qa_agent.jira_client import call_jira, fetch_issue_and_field_names, jira_session, parse_field_list
 from qa_agent.jira_rest.process import jira_rest_process
 from qa_agent.realservers.atlassian import atlassian_process
 from qa_agent.realservers.testing import installed_or_skip_reason
@@ -113,6 +113,10 @@ async def test_test_details_found_through_the_real_server(setup: Setup) -> None:
         ticket = ticket_from_jira(parse_issue_text(text), field_names=names)
         assert ticket.test_details_source == source, (setup.flavor, key, ticket.test_details_source)
         assert 'user2 sees "Alice is talking"' in ticket.test_details
+    async with jira_session(ctx) as session:  # the fields list, for servers that do not name custom fields
+        listing = await call_jira(session, "jira_search_fields", {"keyword": "", "limit": 1000})
+    names = parse_field_list(listing)
+    assert names["customfield_10201"] == "Cucumber Scenario" and names["customfield_10057"] == "Test Details"
     configured = load_context(
         jira_mcp_url=setup.mcp_url, report_root=setup.runs, jira_test_details_field="Test Details"
     )
