@@ -97,6 +97,11 @@ class Context(BaseSettings):
     jira_mcp_token: SecretStr | None = Field(default=None, validation_alias="JIRA_MCP_TOKEN")
     tickets_dir: Path = Field(default=EXAMPLES_DIR / "tickets", validation_alias="QA_TICKETS_DIR")
     ticket_key: str | None = Field(default=None, validation_alias="TICKET_KEY")
+    jira_test_details_field: str | None = Field(
+        default=None,
+        validation_alias="JIRA_TEST_DETAILS_FIELD",
+        description="The field holding the test steps, by id (customfield_10057) or name (Test Details)",
+    )
 
     # Devices
     mobile_mcp_command: str | None = Field(default=None, validation_alias="MOBILE_MCP_COMMAND")
@@ -163,6 +168,17 @@ class Context(BaseSettings):
     )
     jira_writeback: bool = Field(
         default=False, validation_alias="JIRA_WRITEBACK", description="Comment the verdict on the ticket"
+    )
+    jira_writeback_label: str | None = Field(
+        default=None,
+        pattern=r"^[^\s:]+$",
+        validation_alias="JIRA_WRITEBACK_LABEL",
+        description="With JIRA_WRITEBACK: label the ticket <this>:<verdict> (e.g. qa-agent:failure)",
+    )
+    jira_writeback_attach: bool = Field(
+        default=False,
+        validation_alias="JIRA_WRITEBACK_ATTACH",
+        description="With JIRA_WRITEBACK: attach the failing step's screenshot (the server must reach the file)",
     )
     device_pool: str | None = Field(
         default=None, description="Batch runs: lease devices from this in-process pool (set by `qa-agent batch`)"

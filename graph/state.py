@@ -54,6 +54,7 @@ class Ticket(BaseModel):
     labels: list[str] = Field(default_factory=list)
     components: list[str] = Field(default_factory=list)
     test_details: str = ""
+    test_details_source: str = Field(default="", description="The field or description section of the steps")
     comments: list[str] = Field(default_factory=list)
     raw: dict[str, Any] = Field(default_factory=dict, description="The server's JSON, for the report")
 
@@ -64,6 +65,7 @@ class TicketSummary(BaseModel):
     key: str
     title: str
     test_details: str = ""
+    test_details_source: str = Field(default="", description="Where the steps came from, for the report")
     objective: str = ""
     platform: str = "Android"
     inputs: list[str] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
 from graph.state import SAFE_RUN_ID, QAState
-from qa_agent.jira_client import JiraError, fetch_issue, jira_location
+from qa_agent.jira_client import JiraError, fetch_issue_and_field_names, jira_location
 from qa_agent.keys import InvalidKey, is_key, parse_key
 from qa_agent.planning.replay import fingerprint, load_plan
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
@@ -52,7 +52,8 @@ async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     except InvalidKey as exc:
         return base | {"verdict": blocked(str(exc))}
     try:
-        payload = parse_issue_text(await fetch_issue(ctx, key))
+        text, field_names = await fetch_issue_and_field_names(ctx, key)
+        payload = parse_issue_text(text)
     except JiraError as exc:
         text = str(exc)
         if "not found" in text.lower():
@@ -60,7 +61,7 @@ async def fetch_ticket(state: QAState, runtime: Runtime[Context]) -> dict[str, A
         return base | {"verdict": blocked(text)}
     except (json.JSONDecodeError, ValueError) as exc:
         return base | {"verdict": blocked(f"the Jira server's answer for {key} is not an issue: {exc}")}
-    ticket = ticket_from_jira(payload)
+    ticket = ticket_from_jira(payload, test_field=ctx.jira_test_details_field, field_names=field_names)
     print_ = fingerprint(ticket)
     replay = await asyncio.to_thread(load_plan, Path(ctx.report_root), print_) if ctx.plan_replay else None
     return base | {

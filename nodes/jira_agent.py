@@ -117,6 +117,9 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         key=key,
         title=draft.title or ticket.summary,
         test_details=details,
+        test_details_source=ticket.test_details_source
+        if ticket.test_details
+        else ("the model's reading of the ticket" if draft.test_details.strip() else "description"),
         objective=draft.objective,
         platform=draft.platform or "Android",
         inputs=draft.inputs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from graph.context import Context
 from qa_agent.devices.owned import OwnedResource, describe
 from qa_agent.devices.results import to_tool_text
 from qa_agent.devices.sessions import open_http_session, open_stdio_session
+from qa_agent.tickets import parse_issue_text
 
 CONNECT_TIMEOUT_S = 30.0
 
@@ -123,5 +125,44 @@ async def call_jira(session: ClientSession, tool: str, args: dict[str, Any], tim
 
 
 async def fetch_issue(ctx: Context, key: str) -> str:
+    text, _ = await fetch_issue_and_field_names(ctx, key)
+    return text
+
+
+async def fetch_issue_and_field_names(ctx: Context, key: str) -> tuple[str, dict[str, str]]:
+    """The issue (every field, with their names: `expand=names`) and, when the server did not name
+    its custom fields, their names from `jira_search_fields` (an empty map if it has no such tool)."""
+    args = {"issue_key": key, "fields": "*all", "expand": "names", "comment_limit": 10}
     async with jira_session(ctx) as session:
-        return await call_jira(session, "jira_get_issue", {"issue_key": key, "fields": "*all", "comment_limit": 10})
+        text = await call_jira(session, "jira_get_issue", args)
+        if not _unnamed_custom_fields(text):
+            return text, {}
+        try:
+            listing = await call_jira(session, "jira_search_fields", {"keyword": "", "limit": 1000})
+        except JiraError:
+            return text, {}
+    return text, parse_field_list(listing)
+
+
+def _unnamed_custom_fields(text: str) -> bool:
+    try:
+        payload = parse_issue_text(text)
+    except ValueError:  # JSONDecodeError too
+        return False
+    return any(k.startswith("customfield_") and not (isinstance(v, dict) and v.get("name")) for k, v in payload.items())
+
+
+def parse_field_list(listing: str) -> dict[str, str]:
+    try:
+        fields = json.loads(listing)
+    except json.JSONDecodeError:
+        return {}
+    if isinstance(fields, dict):
+        fields = fields.get("result", fields.get("fields", []))
+    if not isinstance(fields, list):
+        return {}
+    return {
+        str(f["id"]): str(f["name"])
+        for f in fields
+        if isinstance(f, dict) and isinstance(f.get("id"), str) and isinstance(f.get("name"), str)
+    }

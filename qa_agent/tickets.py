@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from graph.state import Ticket, TicketSummary
+from qa_agent.adf import adf_to_text, is_adf
 from qa_agent.devices.results import strip_control, truncate
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin, looks_like_gherkin
 
-TEST_DETAILS_FIELD = "customfield_11504"
-_TEST_FIELD_NAMES = ("test details", "cucumber scenario", "generic test definition", "test steps")
+TEST_DETAILS_FIELD = "customfield_11504"  # the reference setup's field; any id works by name or setting
+# Names teams give the field holding test steps (Xray: "Cucumber Scenario", "Generic Test Definition").
+_TEST_FIELD_NAME = re.compile(
+    r"^(?:test[ _-]*(?:details|steps|scenarios?|script|case steps|definition)|cucumber scenario"
+    r"|generic test definition|gherkin(?: scenario)?|scenario|manual test steps)$",
+    re.IGNORECASE,
+)
+# Headings of a description section holding the steps ("h2. Test steps", "## Scenario", "**Steps:**").
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s+|h[1-6]\.\s*|\*\*?(?=.*\*\s*:?\s*$))(?P<title>.*?)[*:\s]*$")
+_FENCE = re.compile(r"\s*(?:```\w*|\{(?:code|noformat)(?::[^}]*)?\})\s*")
+_STEPS_TITLE = re.compile(
+    r"^(?:test\s*(?:details|steps|scenarios?|script|case)|steps(?: to (?:test|reproduce))?|scenarios?|gherkin"
+    r"|how to test|étapes(?: de test)?|scénarios?)$",
+    re.IGNORECASE,
+)
 _PACKAGE_TAG = re.compile(r"@(?:package|app)[:=]\s*(?P<pkg>[A-Za-z][\w]*(?:\.[\w]+)+)")
 _PACKAGE_TEXT = re.compile(
     r"\b(?:package(?:\s*name)?|packageName|app\s*id|application\s*id)\b\W{0,6}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)",
@@ -22,14 +37,18 @@ _PACKAGE_TEXT = re.compile(
 MAX_FIELD_CHARS = 50_000
 MAX_FIELD_LINES = 2_000
 MAX_RAW_CHARS = 200_000
+_NOT_TEST_FIELDS = {"key", "id", "summary", "description", "comments", "status", "url", "browse_url", "labels"}
 _FRENCH = re.compile(
     r"\b(?:le|la|les|des|une|est|sur|pendant|doit|vérifier|appuyer|téléphone|résultat|attendu)\b", re.I
 )
 
 
 def _raw_text(value: Any) -> str:
+    """Text of a field value: a string, an option or user object, a list, an ADF document."""
+    if is_adf(value):
+        return adf_to_text(value)
     if isinstance(value, dict):
-        return _raw_text(value.get("value", value.get("name", "")))
+        return _raw_text(value.get("value", value.get("name", value.get("displayName", ""))))
     if isinstance(value, list):
         return "\n".join(_raw_text(v) for v in value)
     return "" if value is None else str(value)
@@ -59,27 +78,86 @@ def _bounded_raw(payload: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def ticket_from_jira(payload: dict[str, Any]) -> Ticket:
-    """Map mcp-atlassian's simplified issue JSON (ours or the real server's) to a Ticket."""
-    test_details = ""
-    for key, value in payload.items():
-        if not key.startswith("customfield_") and key.lower() not in _TEST_FIELD_NAMES:
+def _field_name(key: str, value: Any, names: dict[str, str]) -> str:
+    if isinstance(value, dict) and isinstance(value.get("name"), str) and "value" in value:
+        return value["name"]  # mcp-atlassian's {"value": ..., "name": ...} (expand=names)
+    return names.get(key, "" if key.startswith("customfield_") else key)
+
+
+def _describe_field(key: str, name: str) -> str:
+    return f"{name} ({key})" if name and name != key else key
+
+
+def _description_section(description: str) -> tuple[str, str] | None:
+    """The text under a "Test steps"-like heading of the description, and the heading."""
+    lines = description.splitlines()
+    for index, line in enumerate(lines):
+        heading = _HEADING.match(line)
+        if not heading or not _STEPS_TITLE.match(heading.group("title").strip()):
             continue
-        name = str(value.get("name", "")).lower() if isinstance(value, dict) else key.lower()
-        if key == TEST_DETAILS_FIELD or name in _TEST_FIELD_NAMES:
-            test_details = _text(value)
-            if test_details:
+        body: list[str] = []
+        fenced = False
+        for following in lines[index + 1 :]:
+            if _FENCE.fullmatch(following):
+                fenced = not fenced  # a Gherkin block fenced as code: its "# comment" lines are no headings
+                continue
+            if not fenced and _HEADING.match(following) and following.strip().strip("*:"):
                 break
+            body.append(following)
+        text = "\n".join(body).strip("\n")
+        if text.strip():
+            return text, heading.group("title").strip()
+    return None
+
+
+def find_test_details(
+    payload: dict[str, Any], description: str, *, field: str | None = None, names: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """The test steps and where they came from, in this order: the configured field (id or name),
+    a field named like a test field, `customfield_11504`, a "Test steps" section of the description."""
+    names = names or {}
+    candidates = [(k, v, _field_name(k, v, names)) for k, v in payload.items() if k not in _NOT_TEST_FIELDS]
+    wanted = (field or "").strip().lower()
+
+    def first(match: Callable[[str, str], bool]) -> tuple[str, str] | None:
+        for key, value, name in candidates:
+            if match(key, name) and (text := _text(value)).strip():
+                return text, _describe_field(key, name)
+        return None
+
+    if wanted and (configured := first(lambda k, n: wanted in (k.lower(), n.lower()))):
+        return configured
+    found = first(lambda k, n: bool(_TEST_FIELD_NAME.match(n.strip()))) or first(lambda k, n: k == TEST_DETAILS_FIELD)
+    if found is None and (section := _description_section(description)) is not None:
+        found = section[0], f'description, section "{section[1]}"'
+    if found is None:
+        return "", ""
+    if wanted:
+        return found[0], f"{found[1]} (JIRA_TEST_DETAILS_FIELD {field!r} is missing or empty)"
+    return found
+
+
+def ticket_from_jira(
+    payload: dict[str, Any], *, test_field: str | None = None, field_names: dict[str, str] | None = None
+) -> Ticket:
+    """Map mcp-atlassian's simplified issue JSON (ours or the real server's) to a Ticket.
+
+    `test_field` is JIRA_TEST_DETAILS_FIELD (an id or a name); `field_names` maps field ids to
+    names when the issue JSON does not carry them (from `jira_search_fields`).
+    """
+    description = _text(payload.get("description"))
+    test_details, source = find_test_details(payload, description, field=test_field, names=field_names)
     return Ticket(
         key=str(payload.get("key", "")),
         summary=_text(payload.get("summary")),
-        description=_text(payload.get("description")),
+        description=description,
         status=_text((payload.get("status") or {}).get("name") if isinstance(payload.get("status"), dict) else ""),
         issue_type=_text((payload.get("issue_type") or {}).get("name", "")),
         priority=_text((payload.get("priority") or {}).get("name", "")),
         labels=[str(x) for x in payload.get("labels") or []],
         components=[_text(c) for c in payload.get("components") or []],
         test_details=test_details,
+        test_details_source=source,
         comments=[_text(c.get("body")) for c in (payload.get("comments") or [])[:50] if isinstance(c, dict)],
         raw=_bounded_raw(payload),
     )
@@ -109,6 +187,7 @@ def detect_language(text: str) -> str:
 
 def offline_summary(ticket: Ticket) -> TicketSummary:
     details = ticket.test_details or ticket.description
+    source = ticket.test_details_source if ticket.test_details else ("description" if details else "")
     is_gherkin = looks_like_gherkin(details)
     expected: list[str] = []
     inputs: list[str] = []
@@ -124,6 +203,7 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
         key=ticket.key,
         title=ticket.summary,
         test_details=details,
+        test_details_source=source,
         objective=re.sub(r"^h\d\.\s*|^#+\s*", "", objective)[:500],
         platform="Android",
         inputs=inputs,

@@ -29,3 +29,71 @@ def write_tickets(folder: Path, *tickets: dict[str, Any]) -> Path:
     for ticket in tickets:
         (folder / f"{ticket['key']}.yaml").write_text(yaml.safe_dump(ticket, allow_unicode=True, width=10**9))
     return folder
+
+
+PTT_STEPS = """Given user1 opens the app
+And user2 opens the app
+When user1 sees "Talk" within 10 seconds
+And user2 sees "Ready" within 10 seconds
+Then while user1 holds "Talk" for 4 seconds, user2 sees "Alice is talking" within 3 seconds
+And user2 does not see "Alice is talking" within 5 seconds"""
+_PTT_CONTEXT = "Two users are in the same channel of the Talkie app (package {{com.example.ptt}})."
+
+
+def _ptt(key: str, **extra: Any) -> dict[str, Any]:
+    ticket = ticket_yaml(
+        key, summary=f"{key}: the listener sees who is talking", description=f"h2. Context\n{_PTT_CONTEXT}"
+    )
+    ticket["custom_fields"] = {
+        "customfield_10020": {"name": "Sprint", "value": None},
+        "customfield_10016": {"name": "Story point estimate", "value": 3.0},
+        "customfield_10104": {"name": "Platforms", "value": [{"value": "Android", "id": "10400"}]},
+    }
+    for name, value in extra.items():
+        if name == "custom_fields":
+            ticket["custom_fields"].update(value)
+        else:
+            ticket[name] = value
+    return ticket
+
+
+def ptt_where_teams_keep_steps() -> dict[str, tuple[dict[str, Any], str]]:
+    """PTT-1's test, its steps where real instances keep them; each with the source the report must name."""
+    gherkin = "Feature: Push-to-talk talker banner\n  Scenario: The listener sees the talker\n    " + PTT_STEPS.replace(
+        "\n", "\n    "
+    )
+    adf_description = {
+        "version": 1,
+        "type": "doc",
+        "content": [
+            {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Context"}]},
+            {
+                "type": "paragraph",
+                "content": [{"type": "text", "text": _PTT_CONTEXT.replace("{{", "").replace("}}", "")}],
+            },
+            {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Test steps"}]},
+            {"type": "codeBlock", "attrs": {"language": "gherkin"}, "content": [{"type": "text", "text": gherkin}]},
+            {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Notes"}]},
+            {
+                "type": "paragraph",
+                "content": [{"type": "text", "text": "Seen on build 41.", "marks": [{"type": "em"}]}],
+            },
+        ],
+    }
+    return {
+        "PTT-11": (
+            _ptt("PTT-11", custom_fields={"customfield_10057": {"name": "Test Details", "value": gherkin}}),
+            "Test Details (customfield_10057)",
+        ),
+        "PTT-12": (
+            _ptt(
+                "PTT-12",
+                custom_fields={
+                    "customfield_10200": {"name": "Cucumber Test Type", "value": {"value": "Scenario", "id": "10300"}},
+                    "customfield_10201": {"name": "Cucumber Scenario", "value": PTT_STEPS},
+                },
+            ),
+            "Cucumber Scenario (customfield_10201)",
+        ),
+        "PTT-13": (_ptt("PTT-13", description=adf_description), 'description, section "Test steps"'),
+    }

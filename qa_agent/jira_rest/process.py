@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qa_agent.childproc import child_env, stop_process
 from qa_agent.jira_rest.cli import READY_PREFIX
+from qa_agent.jira_rest.shapes import Flavor
 
 START_TIMEOUT_S = 20.0
 
@@ -25,6 +26,7 @@ class JiraRestHandle:
     url: str  # http://127.0.0.1:PORT (a JIRA_URL)
     pid: int
     tickets_dir: Path
+    flavor: Flavor = "server"
 
 
 async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None:
@@ -36,8 +38,10 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None
 
 
 @contextlib.asynccontextmanager
-async def jira_rest_process(tickets_dir: Path, *, host: str = "127.0.0.1") -> AsyncIterator[JiraRestHandle]:
-    """``python -m qa_agent.jira_rest --tickets DIR --port 0`` until the block exits."""
+async def jira_rest_process(
+    tickets_dir: Path, *, host: str = "127.0.0.1", flavor: Flavor = "server"
+) -> AsyncIterator[JiraRestHandle]:
+    """``python -m qa_agent.jira_rest --tickets DIR --port 0 --flavor F`` until the block exits."""
     tickets_arg = os.path.abspath(tickets_dir)  # noqa: ASYNC240 - a pure string operation here
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -49,6 +53,8 @@ async def jira_rest_process(tickets_dir: Path, *, host: str = "127.0.0.1") -> As
         host,
         "--port",
         "0",
+        "--flavor",
+        flavor,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -69,7 +75,7 @@ async def jira_rest_process(tickets_dir: Path, *, host: str = "127.0.0.1") -> As
             raise JiraRestStartError(
                 f"jira REST stand-in did not start (got {text!r}); stderr:\n{b''.join(err).decode(errors='replace')}"
             )
-        yield JiraRestHandle(url=text[len(READY_PREFIX) :], pid=proc.pid, tickets_dir=Path(tickets_dir))
+        yield JiraRestHandle(url=text[len(READY_PREFIX) :], pid=proc.pid, tickets_dir=Path(tickets_dir), flavor=flavor)
     finally:
         await stop_process(proc)
         err_task.cancel()

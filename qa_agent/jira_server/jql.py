@@ -514,13 +514,13 @@ def _values(ticket: Ticket, field_id: str, catalog: Catalog) -> list[str]:
     if field_id == "summary":
         return [ticket.summary] if ticket.summary else []
     if field_id == "description":
-        return [ticket.description] if ticket.description.strip() else []
+        return [ticket.description_wiki] if ticket.description_wiki.strip() else []
     if field_id == "comment":
         return [c.body for c in ticket.comments]
     if field_id in ("created", "updated"):
         return [getattr(ticket, field_id)]
     if field_id == "text":
-        texts = [ticket.summary, ticket.description, *(c.body for c in ticket.comments)]
+        texts = [ticket.summary, ticket.description_wiki, *(c.body for c in ticket.comments)]
         texts += [t for t in (_custom_text(ticket, f) for f in ticket.custom_fields) if t]
         return texts
     text = _custom_text(ticket, field_id)

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from qa_agent.adf import adf_to_wiki, is_adf
+
 ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]+-\d+(?:-\d+)*$")
 CUSTOM_FIELD_RE = re.compile(r"^customfield_\d+$")
 JIRA_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"
@@ -93,7 +95,7 @@ class CustomField(_Strict):
 class Ticket(_Strict):
     key: str
     summary: str
-    description: str = ""
+    description: str | dict[str, Any] = Field(default="", description="Wiki markup, or an ADF document (Cloud)")
     status: str = "To Do"
     issue_type: str = "Task"
     priority: str = "Medium"
@@ -124,6 +126,13 @@ class Ticket(_Strict):
     def _none_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
 
+    @field_validator("description")
+    @classmethod
+    def _adf_document(cls, value: str | dict[str, Any]) -> str | dict[str, Any]:
+        if isinstance(value, dict) and not is_adf(value):
+            raise ValueError("a description must be text (wiki markup) or an ADF document {type: doc, content: [...]}")
+        return value
+
     @field_validator("labels", "components", "comments", "attachments", mode="before")
     @classmethod
     def _none_is_empty_list(cls, value: Any) -> Any:
@@ -136,6 +145,11 @@ class Ticket(_Strict):
             if not CUSTOM_FIELD_RE.match(field_id):
                 raise ValueError(f"custom field id {field_id!r} must look like 'customfield_11504'")
         return value
+
+    @property
+    def description_wiki(self) -> str:
+        """The description as wiki markup (what Jira's v2 API serves, also for an ADF description)."""
+        return adf_to_wiki(self.description) if isinstance(self.description, dict) else self.description
 
     @property
     def project_key(self) -> str:

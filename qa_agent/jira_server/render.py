@@ -142,7 +142,7 @@ def simplify_issue(
         out["url"] = f"{base_url}/rest/api/2/issue/{issue_id}"
     out["browse_url"] = f"{base_url}/browse/{ticket.key}"
     if want("description") and ticket.description:
-        out["description"] = wiki_to_markdown(ticket.description) if markdown else ticket.description
+        out["description"] = wiki_to_markdown(ticket.description_wiki) if markdown else ticket.description_wiki
     if want("status"):
         out["status"] = status_dict(ticket.status)
     if want("issuetype"):
@@ -151,6 +151,8 @@ def simplify_issue(
         out["priority"] = {"name": ticket.priority}
     if want("project"):
         out["project"] = {"key": ticket.project_key, "name": ticket.project_key}
+    if selection.all or "worklog" in selection.names:  # Jira returns the (empty) worklog page with *all
+        out["worklog"] = {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
     if want("assignee"):
         out["assignee"] = person_dict(ticket.assignee) if ticket.assignee else {"display_name": "Unassigned"}
     if want("reporter"):

@@ -347,3 +347,210 @@ TOOL_SPECS: dict[str, dict[str, Any]] = {
         "meta": {"fastmcp": {"tags": ["jira", "read", "toolset:jira_fields"]}},
     },
 }
+
+# The other read tools of the default toolsets, and jira_update_issue (labels and attachments here).
+TOOL_SPECS["jira_get_field_options"] = {
+    "name": "jira_get_field_options",
+    "title": "Get Field Options",
+    "description": "Get allowed option values for a custom field.\n"
+    "\n"
+    "Returns the list of valid options for select, multi-select, radio,\n"
+    "checkbox, and cascading select custom fields.\n"
+    "\n"
+    "Cloud: Uses the Field Context Option API. If context_id is not provided,\n"
+    "automatically resolves to the global context.\n"
+    "\n"
+    "Server/DC: Uses createmeta to get allowedValues. Requires project_key\n"
+    "and issue_type parameters.",
+    "inputSchema": {
+        "additionalProperties": False,
+        "properties": {
+            "field_id": {
+                "description": "Custom field ID (e.g., 'customfield_10001'). Use jira_search_fields to find field IDs.",
+                "type": "string",
+            },
+            "context_id": {
+                "default": None,
+                "description": "Field context ID (Cloud only). If omitted, auto-resolves to the global context.",
+                "type": "string",
+            },
+            "project_key": {
+                "default": None,
+                "description": "Project key (required for Server/DC). Example: 'PROJ'",
+                "type": "string",
+            },
+            "issue_type": {
+                "default": None,
+                "description": "Issue type name (required for Server/DC). Example: 'Bug'",
+                "type": "string",
+            },
+            "contains": {
+                "default": None,
+                "description": "Case-insensitive substring filter on option "
+                "values. Also matches child values in cascading "
+                "selects.",
+                "type": "string",
+            },
+            "return_limit": {
+                "default": None,
+                "description": "Maximum number of results to return (applied after filtering).",
+                "minimum": 1,
+                "type": "integer",
+            },
+            "values_only": {
+                "default": False,
+                "description": "If true, return only value strings in a "
+                "compact JSON format instead of full option "
+                "objects.",
+                "type": "boolean",
+            },
+        },
+        "required": ["field_id"],
+        "type": "object",
+    },
+    "annotations": {"title": "Get Field Options", "readOnlyHint": True},
+    "meta": {"fastmcp": {"tags": ["jira", "read", "toolset:jira_fields"]}},
+}
+
+TOOL_SPECS["jira_get_project_issues"] = {
+    "name": "jira_get_project_issues",
+    "title": "Get Project Issues",
+    "description": "Get all issues for a specific Jira project.",
+    "inputSchema": {
+        "additionalProperties": False,
+        "properties": {
+            "project_key": {
+                "description": "Jira project key (e.g., 'PROJ', 'ACV2')",
+                "pattern": "^[A-Z][A-Z0-9_]+$",
+                "type": "string",
+            },
+            "limit": {
+                "default": 10,
+                "description": "Maximum number of results (1-50)",
+                "maximum": 50,
+                "minimum": 1,
+                "type": "integer",
+            },
+            "start_at": {
+                "default": 0,
+                "description": "Starting index for pagination (0-based)",
+                "minimum": 0,
+                "type": "integer",
+            },
+        },
+        "required": ["project_key"],
+        "type": "object",
+    },
+    "annotations": {"title": "Get Project Issues", "readOnlyHint": True},
+    "meta": {"fastmcp": {"tags": ["jira", "read", "toolset:jira_issues"]}},
+}
+
+TOOL_SPECS["jira_batch_get_changelogs"] = {
+    "name": "jira_batch_get_changelogs",
+    "title": "Batch Get Changelogs",
+    "description": "Get changelogs for multiple Jira issues (Cloud only).",
+    "inputSchema": {
+        "additionalProperties": False,
+        "properties": {
+            "issue_ids_or_keys": {
+                "description": "Comma-separated list of Jira issue IDs or keys (e.g. 'PROJ-123,PROJ-124')",
+                "type": "string",
+            },
+            "fields": {
+                "default": None,
+                "description": "(Optional) Comma-separated list of fields to "
+                "filter changelogs by (e.g. 'status,assignee'). "
+                "Default to None for all fields.",
+                "type": "string",
+            },
+            "limit": {
+                "default": -1,
+                "description": "Maximum number of changelogs to return in result "
+                "for each issue. Default to -1 for all changelogs. "
+                "Notice that it only limits the results in the "
+                "response, the function will still fetch all the "
+                "data.",
+                "type": "integer",
+            },
+        },
+        "required": ["issue_ids_or_keys"],
+        "type": "object",
+    },
+    "annotations": {"title": "Batch Get Changelogs", "readOnlyHint": True},
+    "meta": {"fastmcp": {"tags": ["jira", "read", "toolset:jira_issues"]}},
+}
+
+TOOL_SPECS["jira_update_issue"] = {
+    "name": "jira_update_issue",
+    "title": "Update Issue",
+    "description": "Update an existing Jira issue including changing status, adding Epic links, updating fields, etc.",
+    "inputSchema": {
+        "additionalProperties": False,
+        "properties": {
+            "issue_key": {
+                "description": "Jira issue key (e.g., 'PROJ-123', 'ACV2-642')",
+                "pattern": "^[A-Z][A-Z0-9_]+-\\d+(?:-\\d+)*$",
+                "type": "string",
+            },
+            "fields": {
+                "description": "JSON string of fields to update. For 'assignee', "
+                "provide a string identifier (email, name, or "
+                "accountId). For 'description', provide text in "
+                "Markdown format; on Jira Cloud, use "
+                "'{expand:Title}...{expand}' for a collapsible "
+                'section. Example: \'{"assignee": '
+                '"user@example.com", "summary": "New Summary", '
+                '"description": "## Updated\\nMarkdown text"}\'',
+                "type": "string",
+            },
+            "additional_fields": {
+                "default": None,
+                "description": "(Optional) JSON string of additional "
+                "fields to update. Use this for custom "
+                "fields or more complex updates. Link "
+                'to epic: {"epicKey": "EPIC-123"} or '
+                '{"epic_link": "EPIC-123"}.',
+                "type": "string",
+            },
+            "components": {
+                "default": None,
+                "description": "(Optional) Comma-separated list of component names (e.g., 'Frontend,API')",
+                "type": "string",
+            },
+            "attachments": {
+                "default": None,
+                "description": "(Optional) JSON string array or "
+                "comma-separated list of file paths to attach "
+                "to the issue. Example: "
+                "'/path/to/file1.txt,/path/to/file2.txt' or "
+                "['/path/to/file1.txt','/path/to/file2.txt']",
+                "type": "string",
+            },
+            "return_fields": {
+                "default": "*all",
+                "description": "(Optional) Controls which fields of the "
+                "updated issue are returned, to reduce "
+                "response size and token usage. Defaults to "
+                "'*all' (the complete issue, which can be "
+                "very large). TOKEN-SAVING TIP: after an "
+                "update you usually do NOT need the whole "
+                "issue back. Pass a comma-separated list of "
+                "just the field(s) you care about (e.g., "
+                "'summary,duedate'), or a single light "
+                "field such as 'status' for a minimal "
+                "confirmation - this can cut the response "
+                "by thousands of tokens. The issue 'key' is "
+                "always returned regardless. If you later "
+                "need other fields, fetch them on demand "
+                "with jira_get_issue (which also supports "
+                "field filtering). Use '*all' only when you "
+                "genuinely need the full updated issue.",
+                "type": "string",
+            },
+        },
+        "required": ["issue_key", "fields"],
+        "type": "object",
+    },
+    "annotations": {"title": "Update Issue", "destructiveHint": True},
+    "meta": {"fastmcp": {"tags": ["jira", "toolset:jira_issues", "write"]}},
+}

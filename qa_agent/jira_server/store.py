@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 
 from qa_agent.jira_server.models import (
+    Attachment,
     Comment,
     Person,
     Ticket,
@@ -138,6 +139,24 @@ class TicketStore:
 
         await self.update(key, change)
         return created_holder[0]
+
+    async def set_labels(self, key: str, labels: list[str]) -> Ticket:
+        def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:
+            del everything
+            return ticket.model_copy(update={"labels": labels, "updated": _now()})
+
+        return await self.update(key, change)
+
+    async def add_attachment(self, key: str, filename: str, size: int, content_type: str, author: Person) -> Ticket:
+        """Attachment metadata only: the served tickets never carry file contents."""
+
+        def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:
+            del everything
+            now = _now()
+            added = Attachment(filename=filename, size=size, content_type=content_type, created=now, author=author)
+            return ticket.model_copy(update={"attachments": [*ticket.attachments, added], "updated": now})
+
+        return await self.update(key, change)
 
     async def set_status(self, key: str, status: str) -> Ticket:
         def change(ticket: Ticket, everything: list[StoredTicket]) -> Ticket:

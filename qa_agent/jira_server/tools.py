@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import mimetypes
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -126,6 +128,10 @@ class JiraTools:
             "jira_get_transitions": validate_call(self.get_transitions),
             "jira_transition_issue": validate_call(self.transition_issue),
             "jira_search_fields": validate_call(self.search_fields),
+            "jira_get_field_options": validate_call(self.get_field_options),
+            "jira_get_project_issues": validate_call(self.get_project_issues),
+            "jira_batch_get_changelogs": validate_call(self.batch_get_changelogs),
+            "jira_update_issue": validate_call(self.update_issue),
         }
         missing = set(TOOL_SPECS) - set(self._handlers)
         assert not missing, f"tools without a handler: {missing}"
@@ -325,6 +331,91 @@ class JiraTools:
         fresh = await self._get(issue_key)
         return {"message": f"Issue {issue_key} transitioned successfully", "issue": self._issue_dict(fresh)}
 
+    async def get_project_issues(
+        self,
+        project_key: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]+$")],
+        limit: Annotated[int, Field(ge=1, le=50)] = 10,
+        start_at: Annotated[int, Field(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        return await self.search(f"project = {project_key}", limit=limit, start_at=start_at)
+
+    async def get_field_options(
+        self,
+        field_id: str,
+        context_id: str | None = None,
+        project_key: str | None = None,
+        issue_type: str | None = None,
+        contains: str | None = None,
+        return_limit: Annotated[int, Field(ge=1)] | None = None,
+        values_only: bool = False,
+    ) -> list[Any]:
+        """The options of a select field, as the tickets use them (Server/DC: createmeta needs both keys)."""
+        del context_id
+        if not project_key or not issue_type:
+            raise ToolError(
+                "Server/DC requires project_key and issue_type parameters to retrieve field options. "
+                "Example: get_field_options('customfield_10001', project_key='PROJ', issue_type='Bug')"
+            )
+        found: dict[str, dict[str, Any]] = {}
+        for stored in await self._snapshot():
+            field = stored.ticket.custom_fields.get(field_id)
+            if field is not None and stored.ticket.project_key == project_key.upper():
+                for option in _options(field.value):
+                    found.setdefault(option["value"], option)
+        options = [o for o in found.values() if not contains or contains.lower() in o["value"].lower()]
+        options = options[:return_limit] if return_limit else options
+        return [o["value"] for o in options] if values_only else options
+
+    async def batch_get_changelogs(
+        self, issue_ids_or_keys: str, fields: str | None = None, limit: int = -1
+    ) -> list[dict[str, Any]]:
+        del issue_ids_or_keys, fields, limit
+        raise ToolError("Batch get issue changelogs is only available on Jira Cloud.")
+
+    async def update_issue(
+        self,
+        issue_key: IssueKey,
+        fields: str,
+        additional_fields: str | None = None,
+        components: str | None = None,
+        attachments: str | None = None,
+        return_fields: str | None = "*all",
+    ) -> dict[str, Any]:
+        """Labels and attachments only (see the README); other fields are refused, never silently dropped."""
+        changes = _parse_json_object(fields, "fields") or {}
+        extra = _parse_json_object(additional_fields, "additional_fields") or {}
+        unsupported = sorted({*changes, *extra} - {"labels"}) + (["components"] if components else [])
+        if unsupported:
+            raise ToolError(f"the embedded server updates only labels and attachments, not {', '.join(unsupported)}")
+        labels = {**extra, **changes}.get("labels")
+        if labels is not None:
+            if not isinstance(labels, list) or not all(isinstance(x, str) and x and " " not in x for x in labels):
+                raise ToolError("labels must be a list of strings without spaces")
+            await self.store.set_labels(issue_key, labels)
+        paths = _attachment_paths(attachments)
+        done = [await self._attach(issue_key, path) for path in paths]
+        fresh = await self._get(issue_key)
+        issue = self._issue_dict(fresh, fields=return_fields)
+        if paths:  # upstream's shape: success means the call ran, `failed` lists the files not uploaded
+            issue["attachment_results"] = {
+                "success": True,
+                "issue_key": issue_key,
+                "total": len(paths),
+                "uploaded": [d for d in done if "error" not in d],
+                "failed": [d for d in done if "error" in d],
+            }
+        return {"message": "Issue updated successfully", "issue": issue}
+
+    async def _attach(self, issue_key: str, path: str) -> dict[str, Any]:
+        file = Path(path)
+        try:
+            size = await anyio.to_thread.run_sync(lambda: file.stat().st_size)
+        except OSError as exc:
+            return {"filename": file.name, "error": f"cannot read {path}: {exc.strerror}"}
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        updated = await self.store.add_attachment(issue_key, file.name, size, kind, self.config.author)
+        return {"filename": file.name, "size": size, "id": str(20000 + len(updated.attachments) - 1)}
+
     async def search_fields(
         self,
         keyword: str = "",
@@ -358,6 +449,27 @@ class JiraTools:
                 scored.append((score, index, definition))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [definition for _, _, definition in scored[:limit]]
+
+
+def _attachment_paths(value: str | None) -> list[str]:
+    if not value or not value.strip():
+        return []
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if not isinstance(parsed, list):
+        raise ToolError("attachments JSON string must be an array.")
+    return [str(p) for p in parsed]
+
+
+def _options(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    return [
+        {"id": str(item.get("id", "")), "value": item["value"]}
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("value"), str)
+    ]
 
 
 def _run_jql(query: str, tickets: list[StoredTicket], catalog: jql.Catalog) -> list[StoredTicket]:

@@ -38,6 +38,7 @@ _MD_CODE = re.compile(r"`([^`\n]+)`")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _MD_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_MD_INTRAWORD_UNDERSCORE = re.compile(r"(?<=[^\W_])_+(?=[^\W_])")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
 _MD_NUMBERED = re.compile(r"^(\s*)\d+[.)]\s+(.*)$")
@@ -150,6 +151,8 @@ def _md_inline(text: str) -> str:
     text = stash.sub(_MD_IMAGE, lambda m: f"!{m.group(1)}!", text)
     text = stash.sub(_MD_LINK, lambda m: f"[{m.group(1)}|{m.group(2)}]", text)
     text = stash.sub(_MD_AUTOLINK, lambda m: f"[{m.group(1)}]", text)
+    # As upstream: an underscore inside a word (customfield_10201) is escaped, or Jira would italicise.
+    text = _MD_INTRAWORD_UNDERSCORE.sub(lambda m: "\\_" * len(m.group(0)), text)
     text = stash.sub(_MD_BOLD, lambda m: f"*{m.group(2)}*", text)
     text = stash.sub(_MD_ITALIC, lambda m: f"_{m.group(2)}_", text)
     text = stash.sub(_MD_STRIKE, lambda m: f"-{m.group(1)}-", text)
@@ -160,11 +163,34 @@ def _list_depth(indent: str) -> int:
     return 1 + len(indent.replace("\t", "    ")) // 2
 
 
+_MD_TABLE_ROW = re.compile(r"^\|.*\|$")
+_MD_TABLE_RULE = re.compile(r"^\|[-\s|:]+\|$")
+
+
+def _md_table_cells(line: str) -> str:
+    # As mcp-atlassian splits them: on every "|", cells stripped.
+    return "|".join(_md_inline(cell.strip()) for cell in line.split("|")[1:-1])
+
+
 def markdown_to_wiki(text: str) -> str:
     """Convert Markdown (as an agent writes it) to Jira wiki markup."""
     out: list[str] = []
     in_code = False
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    in_table = False
+    lines = text.replace("\r\n", "\n").split("\n")
+    for index, raw in enumerate(lines):
+        if not in_code and _MD_TABLE_ROW.match(raw):
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            if not in_table and _MD_TABLE_RULE.match(following):
+                out.append("||" + _md_table_cells(raw).replace("|", "||") + "||")  # the header row
+                in_table = True
+                continue
+            if in_table and _MD_TABLE_RULE.match(raw) and out[-1].startswith("||"):
+                continue  # the |---|---| line under the header
+            if in_table:
+                out.append("|" + _md_table_cells(raw) + "|")
+                continue
+        in_table = False
         fence = _MD_FENCE.match(raw)
         if fence:
             if in_code:

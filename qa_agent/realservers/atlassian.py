@@ -15,6 +15,7 @@ import httpx
 from qa_agent.realservers.install import InstallError, atlassian_executable
 
 START_TIMEOUT_S = 60.0
+CLOUD_SITE = "http://qa-agent.atlassian.net"  # never resolved: every request goes to the stand-in (proxy)
 
 
 class AtlassianStartError(RuntimeError):
@@ -26,6 +27,7 @@ class AtlassianHandle:
     url: str  # http://127.0.0.1:PORT/mcp (a JIRA_MCP_URL)
     pid: int
     jira_url: str
+    workdir: str  # its working directory: the only place it uploads attachments from
     _stderr: list[bytes] = field(default_factory=list, repr=False)
 
     @property
@@ -39,14 +41,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def atlassian_env(jira_url: str, *, token: str = "dummy", extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for mcp-atlassian in Server/DC mode with a PAT and header-less fallback."""
+def atlassian_env(
+    jira_url: str, *, token: str = "dummy", extra: dict[str, str] | None = None, cloud: bool = False
+) -> dict[str, str]:
+    """A clean environment for mcp-atlassian with header-less fallback: Server/DC mode with a PAT, or
+    Cloud mode (e-mail + API token) for the site CLOUD_SITE, reached through `jira_url` as its proxy
+    (mcp-atlassian decides Cloud from the hostname only; a loopback URL always means Server/DC)."""
     keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")
     env = {k: v for k, v in os.environ.items() if k in keep}
+    if cloud:
+        auth = {"JIRA_URL": CLOUD_SITE, "JIRA_USERNAME": "qa-agent@example.com", "JIRA_API_TOKEN": token}
+        auth |= {"JIRA_HTTP_PROXY": jira_url, "JIRA_HTTPS_PROXY": jira_url}
+    else:
+        auth = {"JIRA_URL": jira_url, "JIRA_PERSONAL_TOKEN": token}
     env.update(
         {
-            "JIRA_URL": jira_url,
-            "JIRA_PERSONAL_TOKEN": token,
+            **auth,
             "ALLOW_GLOBAL_CRED_FALLBACK": "true",  # 0.22+: else header-less MCP requests get 401
             "TOOLSETS": "default",
             "NO_PROXY": "127.0.0.1,localhost",
@@ -67,7 +77,7 @@ async def _drain(stream: asyncio.StreamReader | None, sink: list[bytes]) -> None
 
 @contextlib.asynccontextmanager
 async def atlassian_process(
-    jira_url: str, *, extra_env: dict[str, str] | None = None
+    jira_url: str, *, extra_env: dict[str, str] | None = None, cloud: bool = False
 ) -> AsyncIterator[AtlassianHandle]:
     """``mcp-atlassian --transport streamable-http --host 127.0.0.1 --port P`` until the block exits."""
     exe = atlassian_executable()
@@ -75,7 +85,7 @@ async def atlassian_process(
         raise InstallError(f"mcp-atlassian is not installed ({exe}): run python -m qa_agent.realservers install")
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="qa-atlassian-")  # it loads .env from its cwd: give it an empty one
-    env = atlassian_env(jira_url, extra=extra_env)
+    env = atlassian_env(jira_url, extra=extra_env, cloud=cloud)
     env["HOME"] = workdir
     proc = await asyncio.create_subprocess_exec(
         str(exe),
@@ -91,7 +101,7 @@ async def atlassian_process(
         env=env,
         cwd=workdir,
     )
-    handle = AtlassianHandle(url=f"http://127.0.0.1:{port}/mcp", pid=proc.pid, jira_url=jira_url)
+    handle = AtlassianHandle(url=f"http://127.0.0.1:{port}/mcp", pid=proc.pid, jira_url=jira_url, workdir=workdir)
     tasks = [
         asyncio.create_task(_drain(proc.stdout, [])),
         asyncio.create_task(_drain(proc.stderr, handle._stderr)),

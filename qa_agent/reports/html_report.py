@@ -99,6 +99,9 @@ def _meta(data: dict[str, Any]) -> str:
         start = min(r["started_at"] for r in results)
         end = max(r["ended_at"] for r in results)
         rows.append(("steps ran", f"{escape(_when(start))} → {escape(_when(end))} ({end - start:.1f}s)"))
+    steps_from = (data.get("summary") or {}).get("test_details_source")
+    if steps_from:
+        rows.append(("test steps from", escape(steps_from)))
     plan = data.get("plan") or {}
     if plan:
         source = {"gherkin": "Gherkin, compiled offline", "llm": "planned by the LLM", "replay": "replayed"}.get(

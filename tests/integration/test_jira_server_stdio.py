@@ -31,10 +31,14 @@ SERVED = [
     "jira_get_transitions",
     "jira_transition_issue",
     "jira_search_fields",
+    "jira_get_field_options",
+    "jira_get_project_issues",
+    "jira_batch_get_changelogs",
+    "jira_update_issue",
 ]
 # sha256 of the canonical JSON {name: {name, title, description, inputSchema, outputSchema, annotations}}
 # of these tools in mcp-atlassian 0.23.1's verbatim tools/list (shared/research/...-tools-list.json).
-UPSTREAM_TOOLS_SHA256 = "d5491e69479c18428f735ca97dbdcd66d280eb3eb4575dfcaea1fa558aa78d24"
+UPSTREAM_TOOLS_SHA256 = "a475173984921273ced10c0f79eeb6ef05824d74dda04bdaa7ed763b83998940"
 UPSTREAM_TOOLS_JSON = Path("/work/shared/research/mcp-atlassian-0.23.1-tools-list.json")
 PATTERN_ERROR = (
     "1 validation error for call[get_issue]\nissue_key\n"
@@ -340,3 +344,34 @@ async def test_search_fields(session: ClientSession) -> None:
 async def test_errors(session: ClientSession, name: str, arguments: dict[str, Any], expected: str) -> None:
     text = await call_err(session, name, **arguments)
     assert text.startswith(expected), text
+
+
+async def test_other_default_read_tools_and_update_issue(session: ClientSession, tmp_path: Path) -> None:
+    page = await call_ok(session, "jira_get_project_issues", project_key="PTT", limit=2)
+    assert (page["total"], [i["key"] for i in page["issues"]]) == (4, ["PTT-1", "PTT-2"])
+    needs = await call_err(session, "jira_get_field_options", field_id="customfield_11504")
+    assert "Server/DC requires project_key and issue_type" in needs
+    assert (
+        await call_ok(
+            session, "jira_get_field_options", field_id="customfield_11504", project_key="PTT", issue_type="Test"
+        )
+        == []
+    )
+    cloud_only = await call_err(session, "jira_batch_get_changelogs", issue_ids_or_keys="PTT-1")
+    assert (
+        cloud_only
+        == "Error calling tool 'batch_get_changelogs': Batch get issue changelogs is only available on Jira Cloud."
+    )
+    shot = tmp_path / "fail.png"
+    shot.write_bytes(b"\x89PNG....")
+    done = await call_ok(
+        session, "jira_update_issue", issue_key="LOGIN-1", fields='{"labels": ["qa-agent:failure"]}',
+        attachments=json.dumps([str(shot), str(tmp_path / "missing.png")]),
+    )  # fmt: skip
+    assert done["message"] == "Issue updated successfully" and done["issue"]["labels"] == ["qa-agent:failure"]
+    results = done["issue"]["attachment_results"]
+    assert [r["filename"] for r in results["uploaded"]] == ["fail.png"] and results["total"] == 2
+    assert [r["filename"] for r in results["failed"]] == ["missing.png"]
+    assert "fail.png" in [a["filename"] for a in done["issue"]["attachments"]]
+    refused = await call_err(session, "jira_update_issue", issue_key="LOGIN-1", fields='{"summary": "x"}')
+    assert "only labels and attachments, not summary" in refused

@@ -50,7 +50,6 @@ def test_wiki_to_markdown(wiki: str, markdown: str) -> None:
     [
         "a well-known thing - really",
         "2*3*4 = 24",
-        "snake_case_name stays",
         "Seen on build 41 by a field tester; please automate.",
         "Remonté par un client terrain : l'autre téléphone",
     ],
@@ -82,3 +81,13 @@ def test_markdown_to_wiki(markdown: str, wiki: str) -> None:
 def test_agent_comment_round_trips() -> None:
     body = "## Verdict: PASS\n\n**Devices**: pixel8, galaxy\n\n1. step `open` ok\n2. step [log](https://x)"
     assert wiki_to_markdown(markdown_to_wiki(body)) == body.replace("2. step", "1. step")
+
+
+def test_markdown_table_becomes_a_wiki_table_as_mcp_atlassian_stores_it() -> None:
+    markdown = "Result:\n\n| step | detail |\n|---|:---:|\n| S1 | **ok** `x` |\n| S2 |  |\n\nafter | not a row"
+    assert markdown_to_wiki(markdown) == "Result:\n\n||step||detail||\n|S1|*ok* {{x}}|\n|S2||\n\nafter | not a row"
+
+
+def test_intraword_underscores_are_escaped_as_upstream_does() -> None:
+    assert wiki_to_markdown("snake_case_name stays") == "snake_case_name stays"
+    assert markdown_to_wiki("from customfield_10201, `a_b`, _it_") == "from customfield\\_10201, {{a_b}}, _it_"
