@@ -194,7 +194,8 @@ async def test_get_issue_all_fields(session: ClientSession) -> None:
     assert keys[-3:] == ["comments", "attachments", "customfield_11504"]
     assert issue["project"] == {"key": "PTT", "name": "PTT"}
     assert issue["components"] == ["Android"]
-    assert issue["customfield_11504"]["value"].startswith("@package:com.example.ptt\nFeature: Push-to-talk")
+    assert issue["customfield_11504"]["value"].startswith("@package:com.example.ptt\nuser1: Alice\n")
+    assert "\nFeature: Push-to-talk" in issue["customfield_11504"]["value"]
     assert "name" not in issue["customfield_11504"]
     attachment = issue["attachments"][0]
     assert attachment["filename"] == "banner-expected.png"
