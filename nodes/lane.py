@@ -87,6 +87,7 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             get_session=get_session,
             reconnect=reconnect,
             evidence_dir=evidence_dir(ctx, state["run_id"]),
+            signals=pool.signals,
         )
         result = await run_step(driver, step, segment=state["segment"], attempt=state["attempt"])
     write(

@@ -15,6 +15,7 @@ from mcp import ClientSession
 from graph.context import Context
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
+from qa_agent.devices.signals import ActionSignals
 
 OPEN_TIMEOUT_S = 60.0
 
@@ -27,6 +28,7 @@ class DevicePool:
         self._sessions: dict[str, OwnedResource[ClientSession]] = {}
         self._lock = asyncio.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
+        self.signals = ActionSignals()  # lanes of a segment tell each other when their actions start
 
     @property
     def transport(self) -> str:
