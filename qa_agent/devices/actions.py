@@ -83,6 +83,8 @@ class LaneDriver:
     get_session: Callable[[], Awaitable[ClientSession]]
     reconnect: Callable[[], Awaitable[None]]
     evidence_dir: Path
+    # Resolves when the session's transport breaks: a call racing it ends at once, not at its timeout.
+    session_lost: Callable[[], Awaitable[str]] | None = None
     signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
@@ -120,13 +122,29 @@ class LaneDriver:
         self.calls += outcome.tries
         return outcome
 
+    async def _watched(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
+        session = await self.get_session()
+        if self.session_lost is None:
+            return await call_tool(session, tool, args, policy)
+        call = asyncio.ensure_future(call_tool(session, tool, args, policy))
+        lost = asyncio.ensure_future(self.session_lost())
+        try:
+            done, _ = await asyncio.wait({call, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (call, lost):
+                task.cancel()  # no-op on the one that finished
+            await asyncio.gather(call, lost, return_exceptions=True)
+        if call in done:
+            return call.result()
+        raise SessionLost(f"{tool}: connection to the device server lost ({lost.result()})")
+
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:
-            return await call_tool(await self.get_session(), tool, args, policy)
+            return await self._watched(tool, args, policy)
         except SessionLost:
             await self.reconnect()  # one reconnect: a restarted server gets a fresh session
             try:
-                return await call_tool(await self.get_session(), tool, args, policy)
+                return await self._watched(tool, args, policy)
             except SessionLost as exc:
                 raise StepFailed("blocked", "cannot_run", str(exc)) from exc
             except (ConnectionError, TimeoutError) as exc:
@@ -308,14 +326,17 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
         # A concurrent check: its window opens when the other lane's action starts.
         other = str(a["during"])
         wait_s = d.ctx.find_timeout_s + d.ctx.step_default_timeout_s
-        start = await d.signals.wait_started(attempt, other, wait_s)
-        if start is None:
+        try:
+            start = await d.signals.wait_started(attempt, other, wait_s)
+        except TimeoutError:
             raise StepFailed(
                 "blocked",
                 "transient",
-                f"inconclusive: {text!r} is checked while step {other} acts, and step {other}'s action "
-                "never started (it failed, or this run was resumed in another process)",
-            )
+                f"inconclusive: {text!r} is checked while step {other} acts, and nothing was heard of "
+                f"step {other} within {wait_s:g}s (was this run resumed in another process?)",
+            ) from None
+        if start is None:
+            raise StepFailed("skipped", "none", f"skipped: step {other}, which this check watches, did not act")
     if want:
         look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
     else:

@@ -38,10 +38,8 @@ class ActionSignals:
         self._get(attempt, step_id).done.set()
 
     async def wait_started(self, attempt: int, step_id: str, timeout_s: float) -> float | None:
-        """When the step's action started (monotonic clock), or None if it never did in time."""
+        """When the step's action started (monotonic clock), None if the step ended without acting.
+        Raises TimeoutError when nothing is heard of the step in time."""
         signal = self._get(attempt, step_id)
-        try:
-            await asyncio.wait_for(signal.done.wait(), timeout_s)
-        except TimeoutError:
-            return None
+        await asyncio.wait_for(signal.done.wait(), timeout_s)
         return signal.started_at

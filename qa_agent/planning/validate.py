@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from graph.state import SEMANTIC_ACTIONS, Plan
+from graph.state import ASSERTION_ACTIONS, SEMANTIC_ACTIONS, Plan, Step
 from qa_agent.devices.calls import UNSAFE_TOOLS
+from qa_agent.devices.elements import MATCH_MODES
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tap_text": ("target",),
@@ -20,6 +22,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "tool": ("name",),
 }
 _DIRECTIONS = {"up", "down", "left", "right"}
+_MATCHED = {"tap_text", "double_tap_text", "long_press_text", "type_into", *ASSERTION_ACTIONS}
 
 
 def validate_plan(
@@ -34,6 +37,8 @@ def validate_plan(
     if not plan.steps:
         return ["the plan has no steps"]
     seen: set[str] = set()
+    segment_of = {s.id: i for i, segment in enumerate(plan.segments()) for s in segment}
+    by_id = {s.id: s for s in plan.steps}
     for step in plan.steps:
         where = f"step {step.id} (driver {step.driver}, {step.action})"
         if step.id in seen:
@@ -45,6 +50,15 @@ def validate_plan(
         missing = [a for a in _REQUIRED.get(step.action, ()) if step.args.get(a) in (None, "")]
         if missing:
             errors.append(f"{where}: missing argument(s) {', '.join(missing)}")
+        if step.action in _MATCHED:
+            errors.extend(_match_errors(step, where))
+        if step.action in ASSERTION_ACTIONS and step.args.get("during") is not None:
+            other = by_id.get(str(step.args["during"]))
+            if other is None or other.driver == step.driver or segment_of[other.id] != segment_of[step.id]:
+                errors.append(
+                    f"{where}: during must name a step of another driver in the same segment "
+                    f"(got {step.args['during']!r})"
+                )
         if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
             errors.append(f"{where}: direction must be one of up, down, left, right")
         if step.action in ("launch_app", "terminate_app") and not (
@@ -64,6 +78,18 @@ def validate_plan(
             elif not isinstance(step.args.get("args", {}), dict):
                 errors.append(f"{where}: args must be an object")
     return errors
+
+
+def _match_errors(step: Step, where: str) -> list[str]:
+    mode = step.args.get("match", "exact")
+    if mode not in MATCH_MODES:
+        return [f"{where}: match must be one of {', '.join(MATCH_MODES)}, got {mode!r}"]
+    if mode == "regex":
+        try:
+            re.compile(str(step.args.get("text" if step.action in ASSERTION_ACTIONS else "target") or ""))
+        except re.error as exc:
+            return [f"{where}: invalid regular expression: {exc}"]
+    return []
 
 
 def mark_cold_starts(plan: Plan) -> Plan:
