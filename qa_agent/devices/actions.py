@@ -61,6 +61,10 @@ class Look:
     elements: list[Element]
     covered: bool
     trouble: str = ""
+    seen: tuple[float, float] = (0.0, 0.0)  # the last observation's start and end, seconds into the window
+
+    def when(self, window_s: float) -> str:
+        return f"(observed {self.seen[0]:.2f}-{self.seen[1]:.2f}s into the {window_s:g}s window)"
 
 
 class StepFailed(Exception):
@@ -205,21 +209,25 @@ class LaneDriver:
         nothing about it. Polls quickly at first and backs off to MAX_POLL_INTERVAL_S.
         """
         tool = "mobile_list_elements_on_screen"
-        deadline = (time.monotonic() if start is None else start) + timeout_s
+        opened = time.monotonic() if start is None else start
+        deadline = opened + timeout_s
         cover = max(MAX_POLL_INTERVAL_S, min(2.0, timeout_s / 3))
         interval = self.ctx.poll_interval_s
         elements: list[Element] = []
         last_end: float | None = None
+        seen = (0.0, 0.0)
         trouble = ""
         while (left := deadline - time.monotonic()) > MIN_LOOK_S:
+            began = time.monotonic()
             outcome = await self.call(tool, {}, step, timeout_s=left, attempts=1)
             if outcome.ok and not outcome.unconfirmed:
                 last_end = time.monotonic()
+                seen = (began - opened, last_end - opened)
                 self.last_elements_text = outcome.text
                 self.last_elements = elements = parse_elements(outcome.text)
                 found = predicate(elements)
                 if found:
-                    return Look(found, elements, True)
+                    return Look(found, elements, True, seen=seen)
             elif outcome.error_class == "transient" and not device_gone(outcome.text):
                 trouble = outcome.text.strip()[:300]
             else:
@@ -228,9 +236,9 @@ class LaneDriver:
             interval = min(interval * 1.5, max(MAX_POLL_INTERVAL_S, self.ctx.poll_interval_s))
         covered = last_end is not None and deadline - last_end <= cover
         if not covered and not trouble:
-            seen = "no observation" if last_end is None else f"no observation in its last {cover:g}s"
-            trouble = f"{seen}: the device was too slow or late"
-        return Look(None, elements, covered, trouble)
+            gap = "no observation" if last_end is None else f"no observation in its last {cover:g}s"
+            trouble = f"{gap}: the device was too slow or late"
+        return Look(None, elements, covered, trouble, seen)
 
     def inconclusive(self, what: str, window_s: float, look: Look) -> StepFailed:
         return StepFailed(
@@ -345,19 +353,24 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
     if not look.found and not look.covered:
         raise d.inconclusive(f"{what} {'visible' if want else 'absent'}", timeout, look)
     if want and look.found:
-        return f"{what} visible: {describe_all(look.found[:3])}"
+        return f"{what} visible: {describe_all(look.found[:3])} {look.when(timeout)}"
     if want:
         raise StepFailed(
             "failed",
             "app_defect",
-            f"{what} not visible after {timeout:g}s{_closest(look.elements, text)}; "
+            f"{what} not visible after {timeout:g}s {look.when(timeout)}{_closest(look.elements, text)}; "
             f"on screen: {summarize(look.elements)}",
         )
     if look.found:
         near = near_misses(look.elements, text)
-        return f"{what} absent" + (f"; on screen, not matching: {describe_all(near)}" if near else "")
+        similar = f"; on screen, not matching: {describe_all(near)}" if near else ""
+        return f"{what} absent {look.when(timeout)}{similar}"
     seen = find_matches(look.elements, text, mode)
-    raise StepFailed("failed", "app_defect", f"{what} still visible after {timeout:g}s: {describe_all(seen[:3])}")
+    raise StepFailed(
+        "failed",
+        "app_defect",
+        f"{what} still visible after {timeout:g}s: {describe_all(seen[:3])} {look.when(timeout)}",
+    )
 
 
 async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:

@@ -22,6 +22,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "tool": ("name",),
 }
 _DIRECTIONS = {"up", "down", "left", "right"}
+_ACTING = {"tap_text", "double_tap_text", "long_press_text", "type_into"}  # they signal when they act
 _MATCHED = {"tap_text", "double_tap_text", "long_press_text", "type_into", *ASSERTION_ACTIONS}
 
 
@@ -54,10 +55,15 @@ def validate_plan(
             errors.extend(_match_errors(step, where))
         if step.action in ASSERTION_ACTIONS and step.args.get("during") is not None:
             other = by_id.get(str(step.args["during"]))
-            if other is None or other.driver == step.driver or segment_of[other.id] != segment_of[step.id]:
+            if (
+                other is None
+                or other.action not in _ACTING
+                or other.driver == step.driver
+                or segment_of[other.id] != segment_of[step.id]
+            ):
                 errors.append(
-                    f"{where}: during must name a step of another driver in the same segment "
-                    f"(got {step.args['during']!r})"
+                    f"{where}: during must name a {'/'.join(sorted(_ACTING))} step of another driver in the "
+                    f"same segment (got {step.args['during']!r})"
                 )
         if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
             errors.append(f"{where}: direction must be one of up, down, left, right")

@@ -8,6 +8,7 @@ Each test drives the step executor against a simulated phone over streamable HTT
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -106,13 +107,13 @@ async def test_evidence_names_the_mode_and_the_element_that_proved_it(sim: Any, 
         results = [await step(d, s.action, **s.args) for s in plan.steps]
     assert [r.status for r in results] == ["passed"] * 5, [r.message for r in results]
     exact, contains, regex, absent = (r.message for r in results[1:])
-    assert exact == "'welcome  BACK!' (exact match) visible: TextView 'Welcome back!' at [60,100 960x80]"
-    assert contains == "'Welcome' (contains match) visible: TextView 'Welcome back!' at [60,100 960x80]"
+    window = r"\(observed \d+\.\d\d-\d+\.\d\ds into the 10s window\)"
+    welcome = re.escape("TextView 'Welcome back!' at [60,100 960x80]")
+    assert re.fullmatch(rf"'welcome  BACK!' \(exact match\) visible: {welcome} {window}", exact)
+    assert re.fullmatch(rf"'Welcome' \(contains match\) visible: {welcome} {window}", contains)
     assert regex.startswith("'^\\\\d+ participants$' (regex match) visible: TextView '13 participants' at [60,400")
     # absent as a whole text; the reader still sees what was on screen and close to it
-    assert absent == (
-        "'Welcome' (exact match) absent; on screen, not matching: TextView 'Welcome back!' at [60,100 960x80]"
-    )
+    assert re.fullmatch(rf"'Welcome' \(exact match\) absent {window}; on screen, not matching: {welcome}", absent)
 
 
 async def test_a_tap_never_lands_on_a_longer_name(sim: Any, tmp_path: Path) -> None:
