@@ -144,15 +144,15 @@ class LaneDriver:
 
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:
-            return await self._watched(tool, args, policy)
-        except SessionLost:
-            await self.reconnect()  # one reconnect: a restarted server gets a fresh session
             try:
                 return await self._watched(tool, args, policy)
-            except SessionLost as exc:
-                raise StepFailed("blocked", "cannot_run", str(exc)) from exc
-            except (ConnectionError, TimeoutError) as exc:
-                raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
+            except SessionLost:
+                await self.reconnect()  # one reconnect: a restarted server gets a fresh session
+                return await self._watched(tool, args, policy)
+        except SessionLost as exc:
+            raise StepFailed("blocked", "cannot_run", str(exc)) from exc
+        except (ConnectionError, TimeoutError) as exc:  # the session could not be (re)opened
+            raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
 
     async def _settle(self, timed_out: CallOutcome, policy: CallPolicy) -> CallOutcome:
         """A state-changing call timed out: wait until the device answers again, never send it twice.
