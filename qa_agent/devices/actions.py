@@ -213,13 +213,14 @@ class LaneDriver:
         deadline = opened + timeout_s
         cover = max(MAX_POLL_INTERVAL_S, min(2.0, timeout_s / 3))
         interval = self.ctx.poll_interval_s
+        call_timeout = step.timeout_s or self.ctx.step_default_timeout_s
         elements: list[Element] = []
         last_end: float | None = None
         seen = (0.0, 0.0)
         trouble = ""
         while (left := deadline - time.monotonic()) > MIN_LOOK_S:
             began = time.monotonic()
-            outcome = await self.call(tool, {}, step, timeout_s=left, attempts=1)
+            outcome = await self.call(tool, {}, step, timeout_s=min(left, call_timeout), attempts=1)
             if outcome.ok and not outcome.unconfirmed:
                 last_end = time.monotonic()
                 seen = (began - opened, last_end - opened)
