@@ -130,14 +130,14 @@ def _candidates(e: Element) -> list[str]:
 
 def matches(e: Element, query: str, mode: str = "exact") -> bool:
     """Whether `e` is what `query` names: its whole text, or part of it / a regex when the step says so."""
-    if mode == "regex":
+    if mode == "regex":  # partial modes read what a person reads, never resource ids
         pattern = re.compile(query, re.IGNORECASE)
-        return any(pattern.search(s) for s in _candidates(e))
+        return any(pattern.search(s) for s in e.readable)
     wanted = fold(query)
     if not wanted:
         return False
     if mode == "contains":
-        return any(wanted in fold(s) for s in _candidates(e))
+        return any(wanted in fold(s) for s in e.readable)
     return any(fold(s) == wanted for s in _candidates(e))
 
 

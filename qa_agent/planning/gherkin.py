@@ -223,12 +223,14 @@ def compile_gherkin(text: str) -> Plan:
             covers = [len(out.expected) - 1]
         if while_m:
             hold_at = next((i for i, (_, a, _) in enumerate(compiled) if a == "long_press_text"), None)
-            for _, a, args in compiled:
-                if a.startswith("assert_") and hold_at is not None:
-                    # the check's window opens when the hold starts, not when the segment does
+            for driver, a, args in compiled:
+                if hold_at is None:
+                    break
+                if a == "assert_visible" and "timeout_s" not in args:
+                    args["timeout_s"] = float(str(compiled[hold_at][2].get("duration_s", 1)))
+                if a.startswith("assert_") and driver != compiled[hold_at][0]:
+                    # another user's check: its window opens when the hold starts, not the segment
                     args["during"] = f"S{counter + hold_at + 1}"
-                    if a == "assert_visible" and "timeout_s" not in args:
-                        args["timeout_s"] = float(str(compiled[hold_at][2].get("duration_s", 1)))
         for driver, action, args in compiled:
             add(driver, action, args, body, covers if action.startswith("assert_") else [], group)
         phase = new_phase
