@@ -112,7 +112,9 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             schemas=await pool.schemas(key),
             get_session=get_session,
             reconnect=reconnect,
+            session_lost=lambda: pool.lost(key),
             evidence_dir=evidence_dir(ctx, state["run_id"]),
+            signals=pool.signals,
         )
         result = await run_step(driver, step, segment=state["segment"], attempt=state["attempt"])
     write(

@@ -57,6 +57,8 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
 
     if replay is not None:
         plan = replay
+    elif previous is not None and previous.verdict.failure_class == "transient":
+        plan = previous.plan  # the device, not the plan, was the trouble: the same plan once more
     elif ctx.llm_enabled and ((previous is not None and not fresh_after_replay) or not summary.is_gherkin):
         packages = driver_packages(ctx, summary, max(len(devices), 1))
         try:

@@ -2,7 +2,8 @@
 
 Assertions decide what they cover; the model, when configured, judges only expected
 results that no assertion proves. Only plan defects are replanned (never app defects),
-at most MAX_REPLANS times; every attempt is kept in `history`.
+at most MAX_REPLANS times; a transient device problem (an inconclusive assertion) runs the
+same plan once more; every attempt is kept in `history`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ async def verifier(state: QAState, runtime: Runtime[Context]) -> Command[Literal
         except LLMError as exc:
             verdict = blocked(f"verification failed: {exc}")
     can_replan = ctx.llm_enabled or plan.source == "replay"  # a stale replay is planned afresh
-    replans = sum(h.verdict.replan for h in state.get("history") or [])  # restarts on resume do not count
-    if verdict.failure_class == "plan_defect" and can_replan and replans < ctx.max_replans:
+    # restarts on resume and the one rerun of an inconclusive attempt are not replans
+    replans = sum(h.verdict.replan and h.verdict.failure_class == "plan_defect" for h in state.get("history") or [])
+    retried = any(a.verdict.failure_class == "transient" for a in state.get("history") or [])
+    if (verdict.failure_class == "plan_defect" and can_replan and replans < ctx.max_replans) or (
+        verdict.failure_class == "transient" and not retried
+    ):
         verdict = verdict.model_copy(update={"replan": True})
         update |= {
             "history": [Attempt(attempt=attempt, plan=plan, results=results, verdict=verdict)],

@@ -2,12 +2,18 @@
 
 Nothing else in the project knows tool names. Targets are resolved at run time from the
 element list (the planner cannot see the screen); assertions poll until they hold or
-their timeout passes, never sleep a fixed time.
+their window closes, never sleep a fixed time.
+
+Matching: a query names an element's whole text, label, name, value or resource id (case and
+spacing aside); `args.match` = `contains` or `regex` asks for less. Deadlines: an assertion is
+judged only by observations taken inside its window; when the device let us see too little of
+the window to decide, the step is `blocked` (transient), never passed or failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -27,13 +33,39 @@ from qa_agent.devices.calls import (
     call_tool,
     inject_arguments,
 )
-from qa_agent.devices.elements import Element, find_element, is_visible, parse_elements, summarize
+from qa_agent.devices.elements import (
+    MATCH_MODES,
+    Element,
+    describe_all,
+    find_matches,
+    near_misses,
+    parse_elements,
+    summarize,
+    targets,
+)
 from qa_agent.devices.results import ToolText, device_gone, truncate
+from qa_agent.devices.signals import ActionSignals
 from qa_agent.reports.paths import inside
 
 BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
 MAX_POLL_INTERVAL_S = 1.0
+MIN_LOOK_S = 0.05  # a poll with less time left than this could not be answered
+
+
+@dataclass
+class Look:
+    """What polling a window showed: `found` from an observation taken inside it, else whether the
+    observations covered the window's end (a conclusive no) and, if not, why."""
+
+    found: Any
+    elements: list[Element]
+    covered: bool
+    trouble: str = ""
+    seen: tuple[float, float] = (0.0, 0.0)  # the last observation's start and end, seconds into the window
+
+    def when(self, window_s: float) -> str:
+        return f"(observed {self.seen[0]:.2f}-{self.seen[1]:.2f}s into the {window_s:g}s window)"
 
 
 class StepFailed(Exception):
@@ -56,18 +88,30 @@ class LaneDriver:
     get_session: Callable[[], Awaitable[ClientSession]]
     reconnect: Callable[[], Awaitable[None]]
     evidence_dir: Path
+    # Resolves when the session's transport breaks: a call racing it ends at once, not at its timeout.
+    session_lost: Callable[[], Awaitable[str]] | None = None
+    signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
     last_elements_text: str = ""
 
-    async def call(self, tool: str, args: dict[str, Any], step: Step | None = None) -> CallOutcome:
+    async def call(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        step: Step | None = None,
+        *,
+        timeout_s: float | None = None,
+        attempts: int | None = None,
+    ) -> CallOutcome:
         final_args = inject_arguments(tool, args, self.schemas.get(tool), self.device, self.package)
-        timeout_s = step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s
+        if timeout_s is None:
+            timeout_s = step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s
         if tool == "mobile_long_press_on_screen_at_coordinates":
             timeout_s += _hold_seconds(final_args)  # the answer comes after the hold
         policy = CallPolicy(
             timeout_s=timeout_s,
-            attempts=(step.attempts if step and step.attempts else self.ctx.step_default_attempts),
+            attempts=attempts or (step.attempts if step and step.attempts else self.ctx.step_default_attempts),
             backoff_base_s=self.ctx.step_backoff_base_s,
             allowed=allowed_tools(self.ctx.allow_unsafe_tools),
         )
@@ -83,17 +127,33 @@ class LaneDriver:
         self.calls += outcome.tries
         return outcome
 
+    async def _watched(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
+        session = await self.get_session()
+        if self.session_lost is None:
+            return await call_tool(session, tool, args, policy)
+        call = asyncio.ensure_future(call_tool(session, tool, args, policy))
+        lost = asyncio.ensure_future(self.session_lost())
+        try:
+            done, _ = await asyncio.wait({call, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (call, lost):
+                task.cancel()  # no-op on the one that finished
+            await asyncio.gather(call, lost, return_exceptions=True)
+        if call in done:
+            return call.result()
+        raise SessionLost(f"{tool}: connection to the device server lost ({lost.result()})")
+
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:
-            return await call_tool(await self.get_session(), tool, args, policy)
-        except SessionLost:
-            await self.reconnect()  # one reconnect: a restarted server gets a fresh session
             try:
-                return await call_tool(await self.get_session(), tool, args, policy)
-            except SessionLost as exc:
-                raise StepFailed("blocked", "cannot_run", str(exc)) from exc
-            except (ConnectionError, TimeoutError) as exc:
-                raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
+                return await self._watched(tool, args, policy)
+            except SessionLost:
+                await self.reconnect()  # one reconnect: a restarted server gets a fresh session
+                return await self._watched(tool, args, policy)
+        except SessionLost as exc:
+            raise StepFailed("blocked", "cannot_run", str(exc)) from exc
+        except (ConnectionError, TimeoutError) as exc:  # the session could not be (re)opened
+            raise StepFailed("blocked", "cannot_run", f"device server unreachable: {exc}") from exc
 
     async def _settle(self, timed_out: CallOutcome, policy: CallPolicy) -> CallOutcome:
         """A state-changing call timed out: wait until the device answers again, never send it twice.
@@ -114,56 +174,108 @@ class LaneDriver:
         )
         return replace(timed_out, ok=True, result=ToolText(text), error_class="none", tries=tries, ended_at=time.time())
 
+    def _raise_for(self, tool: str, outcome: CallOutcome) -> None:
+        if device_gone(outcome.text):
+            raise StepFailed(
+                "blocked",
+                "cannot_run",
+                f"device {self.device} is gone: the device server no longer lists it "
+                f"({tool} answered: {outcome.text.strip()[:300]})",
+            )
+        status: StepStatus = "blocked" if outcome.error_class in ("cannot_run", "transient") else "failed"
+        cls: ErrorClass = "cannot_run" if outcome.error_class == "transient" else outcome.error_class
+        raise StepFailed(status, cls, f"{tool} failed: {outcome.text.strip()[:500]}")
+
     async def must(self, tool: str, args: dict[str, Any], step: Step) -> CallOutcome:
         outcome = await self.call(tool, args, step)
         if not outcome.ok:
-            if device_gone(outcome.text):
-                raise StepFailed(
-                    "blocked",
-                    "cannot_run",
-                    f"device {self.device} is gone: the device server no longer lists it "
-                    f"({tool} answered: {outcome.text.strip()[:300]})",
-                )
-            status: StepStatus = "blocked" if outcome.error_class in ("cannot_run", "transient") else "failed"
-            cls: ErrorClass = "cannot_run" if outcome.error_class == "transient" else outcome.error_class
-            raise StepFailed(status, cls, f"{tool} failed: {outcome.text.strip()[:500]}")
+            self._raise_for(tool, outcome)
         return outcome
 
-    async def elements(self, step: Step) -> list[Element]:
-        outcome = await self.must("mobile_list_elements_on_screen", {}, step)
-        self.last_elements_text = outcome.text
-        self.last_elements = parse_elements(outcome.text)
-        return self.last_elements
+    async def observe(
+        self,
+        step: Step,
+        timeout_s: float,
+        predicate: Callable[[list[Element]], Any],
+        *,
+        start: float | None = None,
+    ) -> Look:
+        """Poll the element list inside the window [start, start + timeout_s] (monotonic clock) until
+        `predicate` returns something truthy.
 
-    async def wait_for(
-        self, step: Step, timeout_s: float, predicate: Callable[[list[Element]], Any]
-    ) -> tuple[Any, list[Element]]:
-        """Poll the element list until `predicate` returns something truthy or time runs out.
-
-        Polls quickly at first (most changes land within a few hundred ms) and back off to
-        MAX_POLL_INTERVAL_S, so a long wait does not flood the device; the last poll is at the deadline.
+        Each poll is capped at the time left in the window, so every observation that counts was
+        taken inside it; a poll the device does not answer in time, or answers with a transient
+        error, is no observation. A "no" is conclusive only if an observation ended within the
+        window's last `cover` seconds: a device that hung through the end of the window showed us
+        nothing about it. Polls quickly at first and backs off to MAX_POLL_INTERVAL_S.
         """
-        deadline = time.monotonic() + timeout_s
+        tool = "mobile_list_elements_on_screen"
+        opened = time.monotonic() if start is None else start
+        deadline = opened + timeout_s
+        cover = max(MAX_POLL_INTERVAL_S, min(2.0, timeout_s / 3))
         interval = self.ctx.poll_interval_s
-        while True:
-            elements = await self.elements(step)
-            found = predicate(elements)
-            if found or time.monotonic() >= deadline:
-                return found, elements
+        call_timeout = step.timeout_s or self.ctx.step_default_timeout_s
+        elements: list[Element] = []
+        last_end: float | None = None
+        seen = (0.0, 0.0)
+        trouble = ""
+        while (left := deadline - time.monotonic()) > MIN_LOOK_S:
+            began = time.monotonic()
+            outcome = await self.call(tool, {}, step, timeout_s=min(left, call_timeout), attempts=1)
+            if outcome.ok and not outcome.unconfirmed:
+                last_end = time.monotonic()
+                seen = (began - opened, last_end - opened)
+                self.last_elements_text = outcome.text
+                self.last_elements = elements = parse_elements(outcome.text)
+                found = predicate(elements)
+                if found:
+                    return Look(found, elements, True, seen=seen)
+            elif outcome.error_class == "transient" and not device_gone(outcome.text):
+                trouble = outcome.text.strip()[:300]
+            else:
+                self._raise_for(tool, outcome)
             await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = min(interval * 1.5, max(MAX_POLL_INTERVAL_S, self.ctx.poll_interval_s))
+        covered = last_end is not None and deadline - last_end <= cover
+        if not covered and not trouble:
+            gap = "no observation" if last_end is None else f"no observation in its last {cover:g}s"
+            trouble = f"{gap}: the device was too slow or late"
+        return Look(None, elements, covered, trouble, seen)
+
+    def inconclusive(self, what: str, window_s: float, look: Look) -> StepFailed:
+        return StepFailed(
+            "blocked",
+            "transient",
+            f"inconclusive: {what}: the device let us observe too little of the {window_s:g}s window ({look.trouble})",
+        )
 
     async def locate(self, step: Step, target: str) -> Element:
+        """The one element the step's target names; several distinct ones are a plan defect."""
         timeout = float(step.args.get("timeout_s") or self.ctx.find_timeout_s)
-        element, elements = await self.wait_for(step, timeout, lambda els: find_element(els, target))
-        if element is None:
+        mode = match_mode(step)
+        look = await self.observe(step, timeout, lambda els: targets(els, target, mode))
+        if not look.found:
+            if not look.covered:
+                raise self.inconclusive(f"looking for {target!r}", timeout, look)
             raise StepFailed(
                 "failed",
                 "plan_defect",
-                f"no element matching {target!r} within {timeout:g}s; on screen: {summarize(elements)}",
+                f"no element matching {target!r} ({mode} match) within {timeout:g}s"
+                f"{_closest(look.elements, target)}; on screen: {summarize(look.elements)}",
             )
-        assert isinstance(element, Element)
-        return element
+        found: list[Element] = look.found
+        if len(found) > 1:
+            raise StepFailed(
+                "blocked",
+                "plan_defect",
+                f"ambiguous target {target!r} ({mode} match): {len(found)} elements match: {describe_all(found)}; "
+                "name the one to use (its whole text, label or resource id)",
+            )
+        return found[0]
+
+    def acting(self, step: Step, attempt: int) -> None:
+        """Tell concurrent checks of this segment that the step's device action starts now."""
+        self.signals.started(attempt, step.id)
 
     async def tap(self, step: Step, element: Element) -> None:
         props = (self.schemas.get("mobile_click_on_screen_at_coordinates") or {}).get("inputSchema", {})
@@ -201,7 +313,69 @@ def _write_bytes(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-async def _perform(d: LaneDriver, step: Step) -> str:
+def match_mode(step: Step) -> str:
+    mode = str(step.args.get("match") or "exact")
+    if mode not in MATCH_MODES:
+        raise ValueError(f"match must be one of {', '.join(MATCH_MODES)}, got {mode!r}")
+    return mode
+
+
+def _closest(elements: list[Element], query: str) -> str:
+    near = near_misses(elements, query)
+    return f"; closest: {describe_all(near)}" if near else ""
+
+
+async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
+    a = step.args
+    text = str(a["text"])
+    mode = match_mode(step)
+    timeout = float(a.get("timeout_s") or d.ctx.assert_timeout_s)
+    want = step.action == "assert_visible"
+    start: float | None = None
+    if a.get("during"):
+        # A concurrent check: its window opens when the other lane's action starts.
+        other = str(a["during"])
+        wait_s = d.ctx.find_timeout_s + d.ctx.step_default_timeout_s
+        try:
+            start = await d.signals.wait_started(attempt, other, wait_s)
+        except TimeoutError:
+            raise StepFailed(
+                "blocked",
+                "transient",
+                f"inconclusive: {text!r} is checked while step {other} acts, and nothing was heard of "
+                f"step {other} within {wait_s:g}s (was this run resumed in another process?)",
+            ) from None
+        if start is None:
+            raise StepFailed("skipped", "none", f"skipped: step {other}, which this check watches, did not act")
+    if want:
+        look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
+    else:
+        look = await d.observe(step, timeout, lambda els: not find_matches(els, text, mode), start=start)
+    what = f"{text!r} ({mode} match)"
+    if not look.found and not look.covered:
+        raise d.inconclusive(f"{what} {'visible' if want else 'absent'}", timeout, look)
+    if want and look.found:
+        return f"{what} visible: {describe_all(look.found[:3])} {look.when(timeout)}"
+    if want:
+        raise StepFailed(
+            "failed",
+            "app_defect",
+            f"{what} not visible after {timeout:g}s {look.when(timeout)}{_closest(look.elements, text)}; "
+            f"on screen: {summarize(look.elements)}",
+        )
+    if look.found:
+        near = near_misses(look.elements, text)
+        similar = f"; on screen, not matching: {describe_all(near)}" if near else ""
+        return f"{what} absent {look.when(timeout)}{similar}"
+    seen = find_matches(look.elements, text, mode)
+    raise StepFailed(
+        "failed",
+        "app_defect",
+        f"{what} still visible after {timeout:g}s: {describe_all(seen[:3])} {look.when(timeout)}",
+    )
+
+
+async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
     """Run the step's calls; return a short description of what happened."""
     a = step.args
     match step.action:
@@ -221,6 +395,7 @@ async def _perform(d: LaneDriver, step: Step) -> str:
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":
             element = await d.locate(step, str(a["target"]))
+            d.acting(step, attempt)
             if step.action == "tap_text":
                 await d.tap(step, element)
             else:
@@ -231,10 +406,12 @@ async def _perform(d: LaneDriver, step: Step) -> str:
             element = await d.locate(step, str(a["target"]))
             x, y = element.center
             ms = min(MAX_LONG_PRESS_MS, max(1, round(float(a.get("duration_s", 1.0)) * 1000)))
+            d.acting(step, attempt)
             await d.must("mobile_long_press_on_screen_at_coordinates", {"x": x, "y": y, "duration": ms}, step)
             return f"held {element.describe()} for {ms} ms"
         case "type_into":
             element = await d.locate(step, str(a["target"]))
+            d.acting(step, attempt)
             await d.tap(step, element)
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return f"typed into {element.describe()}"
@@ -252,18 +429,7 @@ async def _perform(d: LaneDriver, step: Step) -> str:
             await asyncio.sleep(float(a.get("seconds", 1)))
             return f"waited {a.get('seconds', 1)}s"
         case "assert_visible" | "assert_not_visible":
-            text = str(a["text"])
-            timeout = float(a.get("timeout_s") or d.ctx.assert_timeout_s)
-            want = step.action == "assert_visible"
-            held, elements = await d.wait_for(step, timeout, lambda els: is_visible(els, text) == want)
-            if not held:
-                seen = "still visible" if not want else "not visible"
-                raise StepFailed(
-                    "failed",
-                    "app_defect",
-                    f"{text!r} {seen} after {timeout:g}s; on screen: {summarize(elements)}",
-                )
-            return f"{text!r} {'visible' if want else 'absent'}"
+            return await _assert(d, step, attempt)
         case "tool":
             return (await d.must(str(a["name"]), dict(a.get("args") or {}), step)).text
     raise StepFailed("blocked", "plan_defect", f"unknown action {step.action!r}")
@@ -275,11 +441,13 @@ async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> 
     status: StepStatus = "passed"
     error_class: ErrorClass = "none"
     try:
-        message = await _perform(d, step)
+        message = await _perform(d, step, attempt)
     except StepFailed as exc:
         status, error_class, message = exc.status, exc.error_class, exc.message
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, re.error) as exc:
         status, error_class, message = "blocked", "plan_defect", f"malformed step arguments: {exc!r}"
+    finally:
+        d.signals.ended(attempt, step.id)
     evidence: Evidence | None = None
     # Evidence for failures and assertions, never after every step; QA_SCREENSHOTS chooses which
     # passing assertions also get a screenshot (all, only those proving an expected result, none).

@@ -38,8 +38,10 @@ class Element(BaseModel):
         return [s for s in (self.text, self.label, self.name, self.value) if s]
 
     def describe(self) -> str:
+        """Type, text and bounds: enough for a reader to find the element on the screenshot."""
         shown = self.text or self.label or self.name or self.identifier or "?"
-        return f"{self.type.rsplit('.', 1)[-1]} {shown!r}"
+        bounds = f"[{self.x:g},{self.y:g} {self.width:g}x{self.height:g}]"
+        return f"{self.type.rsplit('.', 1)[-1]} {shown!r} at {bounds}"
 
 
 def parse_elements(text: str) -> list[Element]:
@@ -105,35 +107,85 @@ def _parse_json(payload: str) -> list[Element]:
     return out
 
 
-def normalize(text: str) -> str:
-    """Case, accents, typographic quotes and spacing do not decide a match."""
+MATCH_MODES = ("exact", "contains", "regex")
+
+
+def fold(text: str) -> str:
+    """What a match ignores: case and runs of whitespace. Accents and punctuation count."""
+    return " ".join(text.casefold().split())
+
+
+def _loose(text: str) -> str:
+    """Only to name near misses: accents, quotes and case ignored."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
-    return " ".join(re.sub(r"[\"'`’‘“”«»…]", " ", folded).split())
+    return " ".join(re.sub(r"[^\w\s]", " ", folded).split())
 
 
-def find_element(elements: list[Element], query: str) -> Element | None:
-    """Best element for a target a person names: exact text, then label, id, then fuzzier."""
-    wanted = normalize(query)
+def _candidates(e: Element) -> list[str]:
+    """What an element is called: text, label (content-description), name, value, resource id
+    (whole, or the part after `:id/`)."""
+    ids = [e.identifier, e.identifier.rsplit("/", 1)[-1]] if e.identifier else []
+    return [*e.readable, *ids]
+
+
+def matches(e: Element, query: str, mode: str = "exact") -> bool:
+    """Whether `e` is what `query` names: its whole text, or part of it / a regex when the step says so."""
+    if mode == "regex":  # partial modes read what a person reads, never resource ids
+        pattern = re.compile(query, re.IGNORECASE)
+        return any(pattern.search(s) for s in e.readable)
+    wanted = fold(query)
     if not wanted:
-        return None
-    tiers = (
-        lambda e: query in (e.text, e.label, e.name),
-        lambda e: e.identifier == query or e.identifier.endswith(f"/{query}"),
-        lambda e: any(normalize(s) == wanted for s in e.readable),
-        lambda e: normalize(e.identifier.rsplit("/", 1)[-1].replace("_", " ")) == wanted,
-        lambda e: any(wanted in normalize(s) for s in e.readable),
+        return False
+    if mode == "contains":
+        return any(wanted in fold(s) for s in e.readable)
+    return any(fold(s) == wanted for s in _candidates(e))
+
+
+def find_matches(elements: list[Element], query: str, mode: str = "exact") -> list[Element]:
+    return [e for e in elements if matches(e, query, mode)]
+
+
+def near_misses(elements: list[Element], query: str, limit: int = 3) -> list[Element]:
+    """Elements a reader might mistake for the query (one text inside the other, accent, case or
+    punctuation variants): named in messages, never a match."""
+    wanted = _loose(query)
+    if not wanted:
+        return []
+
+    def close(s: str) -> bool:
+        seen = _loose(s)
+        return bool(seen) and (wanted in seen or seen in wanted)
+
+    return [e for e in elements if any(close(s) for s in e.readable)][:limit]
+
+
+def targets(elements: list[Element], query: str, mode: str = "exact") -> list[Element]:
+    """Distinct tappable elements `query` names. A hit around another hit (a container and its
+    button, which Android dumps list both) is one target: the innermost, the most specific."""
+    hits = [e for e in find_matches(elements, query, mode) if e.width > 0 and e.height > 0]
+    out = []
+    for i, e in enumerate(hits):
+        # the same box twice: the later one (drawn on top, a child) is the target
+        if not any(_encloses(e, o) and (_box(o) != _box(e) or j > i) for j, o in enumerate(hits) if j != i):
+            out.append(e)
+    return out
+
+
+def _box(e: Element) -> tuple[float, float, float, float]:
+    return e.x, e.y, e.width, e.height
+
+
+def _encloses(outer: Element, inner: Element) -> bool:
+    return (
+        outer.x <= inner.x
+        and outer.y <= inner.y
+        and inner.x + inner.width <= outer.x + outer.width
+        and inner.y + inner.height <= outer.y + outer.height
     )
-    for matches in tiers:
-        hits = [e for e in elements if e.width > 0 and e.height > 0 and matches(e)]
-        if hits:
-            # The smallest hit is the most specific (a button rather than its container).
-            return min(hits, key=lambda e: e.width * e.height)
-    return None
 
 
-def is_visible(elements: list[Element], query: str) -> bool:
-    wanted = normalize(query)
-    return any(wanted in normalize(s) for e in elements for s in e.readable)
+def describe_all(elements: list[Element]) -> str:
+    return ", ".join(e.describe() for e in elements)
 
 
 def summarize(elements: list[Element], limit: int = 40) -> str:

@@ -54,6 +54,12 @@ class OwnedResource(Generic[T]):
             raise ConnectionError(message) from self._error
         return self._value
 
+    async def wait_closed(self) -> str:
+        """Wait until the resource is gone (its transport broke, or it was closed); say why."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+        return describe(self._error)
+
     @property
     def alive(self) -> bool:
         return self._task is not None and not self._task.done() and self._value is not None

@@ -17,6 +17,7 @@ from graph.state import WorldIdentity
 from qa_agent.childproc import MOBILE_MCP_ENV
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
+from qa_agent.devices.signals import ActionSignals
 
 OPEN_TIMEOUT_S = 60.0
 
@@ -30,6 +31,7 @@ class DevicePool:
         self._lock = asyncio.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
         self._world: WorldIdentity | None = None
+        self.signals = ActionSignals()  # lanes of a segment tell each other when their actions start
 
     @property
     def transport(self) -> str:
@@ -83,6 +85,16 @@ class DevicePool:
             base = None if self.ctx.mobile_mcp_command else (await self._url()).removesuffix("/mcp")
             self._world = identity(devices, await simulator_world(base), self.ctx.device_accounts)
         return self._world
+
+    async def lost(self, key: str) -> str:
+        """Wait until the lane's current session breaks; why it broke. A streamable HTTP session
+        whose server died fails in its transport task while the pending call waits for an answer
+        that cannot come, so a call races this."""
+        owned = self._sessions.get(key)
+        if owned is None:
+            await asyncio.Event().wait()  # no session: nothing can break
+        assert owned is not None
+        return await owned.wait_closed()
 
     def remember_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
         self._schemas = schemas

@@ -52,6 +52,7 @@ _WHILE = re.compile(r"^while\s+(?P<first>.+?),\s*(?P<second>.+)$", re.IGNORECASE
 _Q = r"[\"“«]\s*(?P<{name}>[^\"”»]+?)\s*[\"”»]"
 _SECONDS = r"(?P<{name}>\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)"
 _WITHIN = rf"(?:\s+(?:within|in less than|in under)\s+{_SECONDS.format(name='within')})?"
+_MODE = r"(?:text\s+(?P<mode>containing|matching)\s+)?"  # a partial match only when the step says so
 
 
 def _q(name: str) -> str:
@@ -95,19 +96,20 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "assert_not_visible",
         re.compile(
             r"^(?:does not see|doesn't see|should not see|no longer sees|must not see)\s+"
-            rf"{_q('text')}{_WITHIN}$",
+            rf"{_MODE}{_q('text')}{_WITHIN}$",
             re.I,
         ),
     ),
     (
         "assert_visible",
-        re.compile(rf"^(?:sees|see|should see|must see|can see)\s+{_q('text')}{_WITHIN}$", re.I),
+        re.compile(rf"^(?:sees|see|should see|must see|can see)\s+{_MODE}{_q('text')}{_WITHIN}$", re.I),
     ),
 ]
 VOCABULARY = (
     'userN opens the app ["pkg"]; closes the app; taps "X"; double taps "X"; holds "X" for N seconds; '
     'types "T" into "F"; types "T"; swipes up|down|left|right; presses back|home|enter; '
-    'sees "X" [within N seconds]; does not see "X" [within N seconds]; waits N seconds; '
+    'sees "X" [within N seconds] (the whole text; sees text containing "X" / sees text matching "regex" for '
+    'less); does not see "X" [within N seconds]; waits N seconds; '
     'while user1 holds "X" for N seconds, user2 sees "Y"; user2 and user3 see "X"'
 )
 
@@ -164,6 +166,8 @@ def _action(driver: int, phrase: str, line_no: int) -> tuple[str, dict[str, obje
             args = {"text": g["text"]}
             if "within" in g:
                 args["timeout_s"] = float(g["within"])
+            if "mode" in g:
+                args["match"] = {"containing": "contains", "matching": "regex"}[g["mode"].lower()]
         return action, args
     raise GherkinError(f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}")
 
@@ -279,10 +283,15 @@ def compile_gherkin(text: str) -> Plan:
             out.expected.append(body)
             covers = [len(out.expected) - 1]
         if while_m:
-            hold = next((args for _, a, args in compiled if a == "long_press_text"), None)
-            for _, a, args in compiled:
-                if a == "assert_visible" and hold is not None and "timeout_s" not in args:
-                    args["timeout_s"] = float(str(hold.get("duration_s", 1)))
+            hold_at = next((i for i, (_, a, _) in enumerate(compiled) if a == "long_press_text"), None)
+            for driver, a, args in compiled:
+                if hold_at is None:
+                    break
+                if a == "assert_visible" and "timeout_s" not in args:
+                    args["timeout_s"] = float(str(compiled[hold_at][2].get("duration_s", 1)))
+                if a.startswith("assert_") and driver != compiled[hold_at][0]:
+                    # another user's check: its window opens when the hold starts, not the segment
+                    args["during"] = f"S{counter + hold_at + 1}"
         for driver, action, args in compiled:
             add(driver, action, args, body, covers if action.startswith("assert_") else [], group)
         phase = new_phase

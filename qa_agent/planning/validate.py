@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from graph.context import Context
-from graph.state import SEMANTIC_ACTIONS, Plan, Step, TicketSummary
+from graph.state import ASSERTION_ACTIONS, SEMANTIC_ACTIONS, Plan, Step, TicketSummary
 from qa_agent.devices.calls import DEVICE_KEYS, PACKAGE_TOOLS, UNSAFE_TOOLS
+from qa_agent.devices.elements import MATCH_MODES
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tap_text": ("target",),
@@ -41,6 +42,10 @@ def _launched_package(step: Step) -> str | None:
     return None
 
 
+_ACTING = {"tap_text", "double_tap_text", "long_press_text", "type_into"}  # they signal when they act
+_MATCHED = {"tap_text", "double_tap_text", "long_press_text", "type_into", *ASSERTION_ACTIONS}
+
+
 def validate_plan(
     plan: Plan,
     *,
@@ -58,6 +63,8 @@ def validate_plan(
         return ["the plan has no steps"]
     seen: set[str] = set()
     permitted = launchable | {p for p in packages.values() if p}
+    segment_of = {s.id: i for i, segment in enumerate(plan.segments()) for s in segment}
+    by_id = {s.id: s for s in plan.steps}
     for step in plan.steps:
         where = f"step {step.id} (driver {step.driver}, {step.action})"
         if not _STEP_ID.match(step.id):
@@ -77,6 +84,20 @@ def validate_plan(
         missing = [a for a in _REQUIRED.get(step.action, ()) if step.args.get(a) in (None, "")]
         if missing:
             errors.append(f"{where}: missing argument(s) {', '.join(missing)}")
+        if step.action in _MATCHED:
+            errors.extend(_match_errors(step, where))
+        if step.action in ASSERTION_ACTIONS and step.args.get("during") is not None:
+            other = by_id.get(str(step.args["during"]))
+            if (
+                other is None
+                or other.action not in _ACTING
+                or other.driver == step.driver
+                or segment_of[other.id] != segment_of[step.id]
+            ):
+                errors.append(
+                    f"{where}: during must name a {'/'.join(sorted(_ACTING))} step of another driver in the "
+                    f"same segment (got {step.args['during']!r})"
+                )
         if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
             errors.append(f"{where}: direction must be one of up, down, left, right")
         if step.action in ("launch_app", "terminate_app") and not (
@@ -98,6 +119,18 @@ def validate_plan(
             elif named := [k for k in DEVICE_KEYS if k in step.args.get("args", {})]:
                 errors.append(f"{where}: devices are assigned by the agent; remove the {', '.join(named)} argument")
     return errors
+
+
+def _match_errors(step: Step, where: str) -> list[str]:
+    mode = step.args.get("match", "exact")
+    if mode not in MATCH_MODES:
+        return [f"{where}: match must be one of {', '.join(MATCH_MODES)}, got {mode!r}"]
+    if mode == "regex":
+        try:
+            re.compile(str(step.args.get("text" if step.action in ASSERTION_ACTIONS else "target") or ""))
+        except re.error as exc:
+            return [f"{where}: invalid regular expression: {exc}"]
+    return []
 
 
 def mark_cold_starts(plan: Plan) -> Plan:

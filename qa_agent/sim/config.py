@@ -66,6 +66,10 @@ class Knobs(BaseModel):
     hang_s: float = Field(default=30.0, ge=0)
     vanish: dict[str, int] = Field(default_factory=dict)
     log_silence_s: float = Field(default=2.0, ge=0)
+    # Deterministic faults for tests: the N-th tool call on a device hangs `hang_s` (then proceeds),
+    # and a device's element listings take this many extra milliseconds.
+    hang_at: dict[str, int] = Field(default_factory=dict)
+    slow_list_ms: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("vanish", mode="before")
     @classmethod

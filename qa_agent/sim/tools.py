@@ -166,6 +166,8 @@ class Simulator:
     async def _locked(self, device: Device, name: str, args: dict[str, Any]) -> Content:
         async with device.lock:
             await self._faults(device)
+            if name == "mobile_list_elements_on_screen" and device.id in self.knobs.slow_list_ms:
+                await asyncio.sleep(self.knobs.slow_list_ms[device.id] / 1000)
             try:
                 return await self._handlers[name](device, args)
             finally:
@@ -197,7 +199,7 @@ class Simulator:
         r_error, r_hang = device.rng.random(), device.rng.random()
         if knobs.latency_ms:
             await asyncio.sleep(knobs.latency_ms / 1000)
-        if r_hang < knobs.hang_rate:
+        if r_hang < knobs.hang_rate or knobs.hang_at.get(device.id) == device.calls:
             await asyncio.sleep(knobs.hang_s)
         if r_error < knobs.error_rate:
             self._maybe_vanish(device)

@@ -1,5 +1,5 @@
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices, parse_device_ids
-from qa_agent.devices.elements import find_element, is_visible, parse_elements
+from qa_agent.devices.elements import find_matches, near_misses, parse_elements, targets
 
 # Verbatim shapes from mobile-mcp 1.0.4 (text) and 1.0.2 / format=json.
 HEADER = "One element per line: @ref Type text= label= name= value= id= at=x,y size=WxH"
@@ -32,19 +32,21 @@ def test_parse_json_format_without_refs() -> None:
     assert elements[1].ref is None and elements[1].center == (540, 450)
 
 
-def test_find_by_text_label_id_and_fuzzy() -> None:
+def test_targets_by_whole_text_label_or_resource_id() -> None:
     elements = parse_elements(TEXT)
-    assert find_element(elements, "Sign in") is elements[0]
-    assert find_element(elements, "email") is elements[1]
-    assert find_element(elements, "login") is elements[0]  # resource-id suffix
-    assert find_element(elements, "SIGN") is elements[0]
-    assert find_element(elements, "Nope") is None
+    assert targets(elements, "Sign in") == [elements[0]]
+    assert targets(elements, "email") == [elements[1]]  # case aside
+    assert targets(elements, "login") == [elements[0]]  # resource id, after ":id/"
+    assert targets(elements, "SIGN") == []  # part of a text is not a match
+    assert targets(elements, "SIGN", "contains") == [elements[0]]
+    assert targets(elements, "Nope") == []
 
 
-def test_visibility_ignores_case_and_quotes() -> None:
+def test_visibility_needs_the_whole_text() -> None:
     elements = parse_elements(TEXT)
-    assert is_visible(elements, "say hi")
-    assert not is_visible(elements, "Welcome")
+    assert find_matches(elements, 'say  "HI"')
+    assert not find_matches(elements, "say hi")  # punctuation counts
+    assert [e.text for e in near_misses(elements, "say hi")] == ['Say "hi"']
 
 
 def test_device_ids_from_every_format() -> None:

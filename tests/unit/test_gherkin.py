@@ -20,6 +20,9 @@ def test_ptt_while_step_puts_both_users_in_one_segment() -> None:
     assert {(s.driver, s.action) for s in together} == {(1, "long_press_text"), (2, "assert_visible")}
     hold = next(s for s in together if s.action == "long_press_text")
     assert hold.args == {"target": "Talk", "duration_s": 4.0}
+    # the check's window opens when the hold starts (not the segment) and lasts the ticket's bound
+    check = next(s for s in together if s.action == "assert_visible")
+    assert check.args == {"text": "Alice is talking", "timeout_s": 3.0, "during": hold.id}
     # the release check waits for the hold to end: it is in a later segment
     release = next(s for s in plan.steps if s.action == "assert_not_visible")
     assert segments.index(next(seg for seg in segments if release in seg)) > segments.index(together)
@@ -101,3 +104,8 @@ def test_checks_by_different_users_share_a_segment_but_actions_do_not() -> None:
         [(2, "tap_text")],
         [(1, "assert_visible")],
     ]
+
+
+def test_a_check_by_the_holding_user_is_not_concurrent() -> None:
+    plan = compile_gherkin('Then while user1 holds "Talk" for 2 seconds, user1 sees text containing "Transmit"')
+    assert plan.steps[1].args == {"text": "Transmit", "match": "contains", "timeout_s": 2.0}

@@ -47,6 +47,27 @@ def test_validation_names_each_problem() -> None:
     assert "S4" in text and "missing argument(s) target" in text
 
 
+def test_validation_of_match_modes_and_concurrent_checks() -> None:
+    plan = Plan(
+        steps=[
+            Step(id="S1", driver=1, action="long_press_text", args={"target": "Talk", "match": "fuzzy"}),
+            Step(id="S2", driver=2, action="assert_visible", args={"text": "(", "match": "regex", "during": "S1"}),
+            Step(id="S3", driver=2, action="assert_visible", args={"text": "x", "during": "S2"}),
+            Step(id="S4", driver=1, action="assert_visible", args={"text": "x", "during": "S1"}),
+        ]
+    )
+    errors = validate_plan(plan, server_tools={}, allowed=SAFE_TOOLS, packages={1: None, 2: None})
+    assert [e.split(":")[0] for e in errors] == [
+        "step S1 (driver 1, long_press_text)",
+        "step S2 (driver 2, assert_visible)",
+        "step S3 (driver 2, assert_visible)",
+        "step S4 (driver 1, assert_visible)",
+    ]
+    assert "match must be one of exact, contains, regex, got 'fuzzy'" in errors[0]
+    assert "invalid regular expression" in errors[1]
+    assert "during must name a" in errors[2] and "during must name a" in errors[3]
+
+
 def _result(step: str, status: str, error_class: str = "none", covers: list[int] | None = None) -> StepResult:
     return StepResult(
         step_id=step,
