@@ -4,6 +4,7 @@ another run's banner. Before, same-app tickets ran at once on disjoint phones of
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def _copy(folder: Path, source: str, key: str, extra_line: str = "") -> None:
     """A copy of an example ticket that any two phones can run (no roles, no name in the banner)."""
     text = (TICKETS / f"{source}.yaml").read_text().replace(f"key: {source}", f"key: {key}")
     text = "".join(line for line in text.splitlines(keepends=True) if not line.strip().startswith(("user1:", "user2:")))
-    text = text.replace("Alice is talking", "is talking")
+    text = re.sub(r'(sees?|see) "Alice is talking"', r'\1 text containing "is talking"', text)
     if extra_line:
         text = text.replace("      Feature:", f"      {extra_line}\n      Feature:", 1)
     (folder / f"{key}.yaml").write_text(text)
