@@ -66,6 +66,7 @@ class TicketSummary(BaseModel):
     inputs: list[str] = Field(default_factory=list)
     expected_results: list[str] = Field(default_factory=list)
     package: str | None = None
+    apps: dict[str, str] = Field(default_factory=dict, description="App names the ticket maps to packages")
     language: str = "en"
     is_gherkin: bool = False
 
@@ -82,6 +83,7 @@ class Step(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0)
     barrier: bool = Field(default=False, description="All lanes join after this step")
     covers: list[int] = Field(default_factory=list, description="Indexes of expected results it proves")
+    source: Literal["", "llm"] = Field(default="", description="`llm`: planned by the model for a line no step matched")
 
 
 class Plan(BaseModel):
@@ -89,6 +91,7 @@ class Plan(BaseModel):
     verifications: list[str] = Field(default_factory=list)
     drivers_needed: int = 1
     packages: dict[int, str] = Field(default_factory=dict)
+    roles: dict[int, str] = Field(default_factory=dict, description="Who each user is (`user1 is Alice`)")
     source: Literal["gherkin", "llm", "replay"] = "gherkin"
     notes: str = ""
 

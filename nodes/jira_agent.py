@@ -22,7 +22,7 @@ from prompts import load
 from qa_agent.jira_client import JiraError, run_jira_session
 from qa_agent.llm import LLMError, chat_model, describe_llm_error, structured_call, usage_of
 from qa_agent.planning.gherkin import looks_like_gherkin
-from qa_agent.tickets import find_package, parse_issue_text, ticket_from_jira
+from qa_agent.tickets import find_app_names, find_package, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
 
@@ -124,6 +124,7 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         package=draft.package or find_package(ticket.test_details, ticket.description, ticket.summary),
         language=draft.language if draft.language in ("en", "fr") else "en",
         is_gherkin=looks_like_gherkin(details),
+        apps=find_app_names(ticket.test_details, ticket.description, ticket.summary),
     )
     return base | {
         "messages": new,

@@ -75,7 +75,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         return update | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
     else:
         try:
-            plan = compile_gherkin(summary.test_details)
+            plan = compile_gherkin(summary.test_details, apps=summary.apps, steps_file=ctx.steps_file)
         except GherkinError as exc:
             return update | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
         if summary.expected_results and not plan.verifications:

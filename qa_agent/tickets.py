@@ -17,6 +17,9 @@ _PACKAGE_TEXT = re.compile(
     r"\b(?:package(?:\s*name)?|packageName|app\s*id|application\s*id)\b\W{0,6}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)",
     re.IGNORECASE,
 )
+_APP_NAME = re.compile(
+    r"(?P<name>[A-Z][\w-]+)\*?(?:\s+app)?\s*\((?:package\s+)?\{{0,2}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)\}{0,2}\)"
+)
 # Bounds on what a ticket may put in the run's state, checkpoints and reports (a 10 MB description
 # must not become 10 MB in every checkpoint); a marker says what was cut.
 MAX_FIELD_CHARS = 50_000
@@ -103,6 +106,11 @@ def find_package(*texts: str) -> str | None:
     return None
 
 
+def find_app_names(*texts: str) -> dict[str, str]:
+    """`the *Talkie* app (package {{com.example.ptt}})`, `Teamcall ({{com.example.call}})` -> name: package."""
+    return {m.group("name"): m.group("pkg") for text in texts for m in _APP_NAME.finditer(text or "")}
+
+
 def detect_language(text: str) -> str:
     return "fr" if len(_FRENCH.findall(text)) >= 3 else "en"
 
@@ -112,9 +120,10 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
     is_gherkin = looks_like_gherkin(details)
     expected: list[str] = []
     inputs: list[str] = []
+    apps = find_app_names(ticket.test_details, ticket.description, ticket.summary)
     if is_gherkin:
         try:
-            plan = compile_gherkin(details)
+            plan = compile_gherkin(details, apps=apps)
             expected = plan.verifications
             inputs = [str(s.args["text"]) for s in plan.steps if s.action in ("type_into", "type_text")]
         except GherkinError:
@@ -129,6 +138,7 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
         inputs=inputs,
         expected_results=expected,
         package=find_package(ticket.test_details, ticket.description, ticket.summary),
+        apps=apps,
         language=detect_language(f"{ticket.summary}\n{details}"),
         is_gherkin=is_gherkin,
     )
