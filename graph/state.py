@@ -69,6 +69,7 @@ class TicketSummary(BaseModel):
     apps: dict[str, str] = Field(default_factory=dict, description="App names the ticket maps to packages")
     language: str = "en"
     is_gherkin: bool = False
+    planning_note: str = Field(default="", description="How the summary was made when the LLM could not help")
 
 
 class Step(BaseModel):

@@ -47,11 +47,16 @@ Action = tuple[int, str, dict[str, Any]]
 
 
 class GherkinError(ValueError):
-    """Test details that cannot become a plan; `unmatched` are the step lines no step matched."""
+    """Test details that cannot become a plan.
 
-    def __init__(self, message: str, unmatched: list[Unmatched] | None = None) -> None:
+    `unmatched`: the lines no step matched, when they are the only problem (a model may plan them)."""
+
+    def __init__(
+        self, message: str, unmatched: list[Unmatched] | None = None, roles: dict[int, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.unmatched = unmatched or []
+        self.roles = roles or {}
 
 
 @dataclass
@@ -228,6 +233,7 @@ class _Line:
     concurrent: bool = False
     held: int | None = None  # index in actions of the action the concurrent clause happens during
     joins_previous: bool = False  # "while the button is held": during the previous line's hold
+    source: str = ""
 
 
 def _join(previous: _Line, line: _Line) -> _Line | None:
@@ -235,7 +241,7 @@ def _join(previous: _Line, line: _Line) -> _Line | None:
     holds = [i for i, (_, a, _) in enumerate(previous.actions) if a == "long_press_text"]
     if not line.joins_previous or not holds or previous.concurrent:
         return None
-    return _Line(line.step, previous.actions + line.actions, concurrent=True, held=holds[-1])
+    return _Line(line.step, previous.actions + line.actions, concurrent=True, held=holds[-1], source=line.source)
 
 
 @dataclass
@@ -361,6 +367,7 @@ def _add_case(out: _Plan, lines: list[_Line], label: str, cold_starts: bool) -> 
                     args=args,
                     expect=label + compiled.step.text,
                     covers=covers if action in ASSERTION_ACTIONS else [],
+                    source="llm" if compiled.source == "llm" else "",
                 )
             )
             out.group_of.append(out.group)
@@ -371,10 +378,20 @@ def _add_case(out: _Plan, lines: list[_Line], label: str, cold_starts: bool) -> 
     out.group += 1  # a test case ends at a barrier
 
 
-def compile_cases(
-    text: str, *, library: StepLibrary
-) -> tuple[list[tuple[_Case, list[_Line]]], dict[int, str], list[str], list[Unmatched]]:
-    """(each case with its compiled lines, roles, problems, unmatched lines)."""
+@dataclass
+class Compiled:
+    cases: list[tuple[_Case, list[_Line]]]
+    roles: dict[int, str]
+    problems: list[str]
+    unmatched: list[Unmatched]  # only lines no step matched: what a model may plan
+
+    @property
+    def only_unmatched(self) -> bool:
+        return bool(self.unmatched) and len(self.problems) == len({u.line for u in self.unmatched})
+
+
+def compile_cases(text: str, *, library: StepLibrary, resolved: dict[str, list[Action]] | None = None) -> Compiled:
+    """Every case with its compiled lines; `resolved` gives the actions of step texts no step matched."""
     cases = parse(text)
     roles: dict[int, str] = {}
     for case in cases:
@@ -382,9 +399,7 @@ def compile_cases(
             role = role_of(step.text)
             if role:
                 roles[role[0]] = role[1]
-    problems: list[str] = []
-    unmatched: dict[int, Unmatched] = {}
-    compiled_cases = []
+    out = Compiled([], roles, [], [])
     for case in cases:
         reader = _Reader(library, Subjects(roles=dict(roles)))
         lines: list[_Line] = []
@@ -393,7 +408,12 @@ def compile_cases(
                 continue
             missing = _PLACEHOLDER.search(step.text) if case.outline else None
             if missing:
-                problems.append(f"line {step.line}: placeholder {missing.group()} has no column in the Examples table")
+                out.problems.append(
+                    f"line {step.line}: placeholder {missing.group()} has no column in the Examples table"
+                )
+                continue
+            if resolved and step.text in resolved:
+                lines.append(_Line(step, [(d, a, dict(args)) for d, a, args in resolved[step.text]], source="llm"))
                 continue
             try:
                 line = reader.line(step)
@@ -401,33 +421,33 @@ def compile_cases(
                 if joined is not None:
                     lines[-1] = joined
                 elif line.joins_previous:
-                    problems.append(f"line {step.line}: 'while ... is held' follows no step that holds a button")
+                    out.problems.append(f"line {step.line}: 'while ... is held' follows no step that holds a button")
                 else:
                     lines.append(line)
             except _NoStep as exc:
-                who = f"user{reader.subjects.current}"
-                nearest = library.nearest(step.text)
                 detail = str(exc.args[0])
                 if "is a known phrasing" in detail:
-                    problems.append(f"line {step.line}: {detail}")
+                    out.problems.append(f"line {step.line}: {detail}")
                     continue
-                if step.line not in unmatched:
-                    problems.append(
-                        f"line {step.line}: cannot compile step {detail!r} for {who}; nearest known phrasing: "
-                        f"{nearest!r}"
+                nearest = library.nearest(step.text)
+                if all(u.line != step.line for u in out.unmatched):
+                    out.problems.append(
+                        f"line {step.line}: cannot compile step {detail!r} for user{reader.subjects.current}; "
+                        f"nearest known phrasing: {nearest!r}"
                     )
+                if all(u.text != step.text for u in out.unmatched):
                     scenario = "\n".join(s.text for s in case.steps)
-                    unmatched[step.line] = Unmatched(step.line, step.text, scenario, nearest)
-        compiled_cases.append((case, lines))
+                    out.unmatched.append(Unmatched(step.line, step.text, scenario, nearest))
+        out.cases.append((case, lines))
     if not cases:
-        problems.append("the test details contain no scenario with steps (Given/When/Then)")
-    return compiled_cases, roles, problems, list(unmatched.values())
+        out.problems.append("the test details contain no scenario with steps (Given/When/Then)")
+    return out
 
 
 def problems(text: str, **kwargs: Any) -> list[str]:
     """Every line of the test details that would not become a step, each with its line number."""
     try:
-        return compile_cases(text, library=_library(**kwargs))[2]
+        return compile_cases(text, library=_library(**kwargs)).problems
     except GherkinError as exc:
         return str(exc).split("; ")
 
@@ -468,11 +488,15 @@ def compile_gherkin(
     apps: dict[str, str] | None = None,
     steps_file: Path | None = None,
     library: StepLibrary | None = None,
+    resolved: dict[str, list[Action]] | None = None,
 ) -> Plan:
-    """Gherkin text -> Plan. Raises GherkinError listing every line that could not be understood."""
-    cases, roles, found, unmatched = compile_cases(
-        text, library=_library(library=library, apps=apps, steps_file=steps_file)
+    """Gherkin text -> Plan. Raises GherkinError listing every line that could not be understood.
+
+    `resolved`: actions for step texts no step matches (planned by the model), marked `source="llm"`."""
+    compiled = compile_cases(
+        text, library=_library(library=library, apps=apps, steps_file=steps_file), resolved=resolved
     )
-    if found:
-        raise GherkinError("; ".join(found) + f". Known steps: {VOCABULARY}", unmatched)
-    return plan_from_cases(cases, roles)
+    if compiled.problems:
+        message = "; ".join(compiled.problems) + f". Known steps: {VOCABULARY}"
+        raise GherkinError(message, compiled.unmatched if compiled.only_unmatched else [], compiled.roles)
+    return plan_from_cases(compiled.cases, compiled.roles)
