@@ -265,7 +265,11 @@ class _Reader:
         if len(parts) < 2:
             raise _NoStep(rest)
         out: list[Action] = []
-        for part in parts:
+        for i, part in enumerate(parts):
+            last = [*re.finditer(r"\"[^\"]*\"", parts[i - 1])][-1:] if i else []
+            if last and re.fullmatch(r"\"[^\"]*\"", part):  # `sees "A" and "B"`: the verb of the part before
+                before = parts[i - 1]
+                part = parts[i] = before[: last[0].start()] + part + before[last[0].end() :]
             part_named, part_rest = self.subjects.split(part)
             got = self._single(part_named or drivers, part_rest, step)
             if got is None:

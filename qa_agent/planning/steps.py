@@ -27,7 +27,8 @@ BUILT_IN = Path(__file__).with_name("steps.yaml")
 _KINDS = (
     "radio button|button|text field|input field|input|text box|textbox|field|tab|link|switch|toggle|checkbox|"
     "check box|icon|menu item|menu|option|list item|item|label|text|error message|message|title|banner|screen|"
-    "page|dialog|popup|pop-up|toast|notification|error|header|entry|dropdown|image|view|section|card"
+    "page|dialog|popup|pop-up|toast|notification|error|header|entry|dropdown|image|view|section|card|spinner|"
+    "loader|progress bar|indicator"
 )
 _ELEMENT = (
     rf"(?:the |a |an )?(?:(?:{_KINDS}) )?\"[^\"]*\"(?: (?:{_KINDS}))?"

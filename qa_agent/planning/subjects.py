@@ -22,7 +22,7 @@ _CONTRACTIONS = [
     (re.compile(r"\b(?:should|must|shall|will|can|may) not\b", re.I), "does not"),
     (re.compile(r"\b(?:should|must|shall|will|can)(?: be able to)? ", re.I), ""),
     (re.compile(r"\bdoes not be\b", re.I), "is not"),
-    (re.compile(r"\b(?:be|am|are)\b", re.I), "is"),
+    (re.compile(r"(?<!\bto )\b(?:be|am|are)\b", re.I), "is"),
     (re.compile(r"\s+on (?:the |his |her |their )?(?:screen|display)$", re.I), ""),
 ]
 _WITHIN = re.compile(
