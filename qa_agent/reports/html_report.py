@@ -56,6 +56,8 @@ def _rel(path: str | None, folder: Path) -> str | None:
 
 def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
+    if step and step.get("source") == "llm":
+        what += " <em>(planned by the LLM)</em>"
     shot = _rel((result.get("evidence") or {}).get("screenshot"), folder)
     img = (
         f'<a class="full" href="{escape(shot)}" target="_blank" title="open full size">'

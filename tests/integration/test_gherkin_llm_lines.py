@@ -74,6 +74,8 @@ async def test_only_the_unmatched_line_goes_to_the_llm(sim: Any, tmp_path: Path)
         ("assert_visible", ""),
     ]
     assert "planned by the LLM" in plan.notes
+    report = (Path(outcome.report_dir) / "report.html").read_text(encoding="utf-8")
+    assert report.count("(planned by the LLM)") == 1  # the report marks the model's step
     assert outcome.state["usage"]["planner"].calls == 1
 
 
