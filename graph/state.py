@@ -85,6 +85,7 @@ class Step(BaseModel):
     barrier: bool = Field(default=False, description="All lanes join after this step")
     covers: list[int] = Field(default_factory=list, description="Indexes of expected results it proves")
     source: Literal["", "llm"] = Field(default="", description="`llm`: planned by the model for a line no step matched")
+    case: int = Field(default=0, ge=0, description="Index in Plan.cases of the test case the step belongs to")
 
 
 class Plan(BaseModel):
@@ -93,6 +94,7 @@ class Plan(BaseModel):
     drivers_needed: int = 1
     packages: dict[int, str] = Field(default_factory=dict)
     roles: dict[int, str] = Field(default_factory=dict, description="Who each user is (`user1 is Alice`)")
+    cases: list[str] = Field(default_factory=list, description="Test case names when there are several")
     source: Literal["gherkin", "llm", "replay"] = "gherkin"
     notes: str = ""
 

@@ -325,7 +325,7 @@ class _Plan:
     group: int = 0
 
 
-def _add_case(out: _Plan, lines: list[_Line], label: str, cold_starts: bool) -> None:
+def _add_case(out: _Plan, lines: list[_Line], label: str, case: int, cold_starts: bool) -> None:
     phase = ""
     prev_driver_set: set[int] | None = None
     prev_parallel = False
@@ -372,6 +372,7 @@ def _add_case(out: _Plan, lines: list[_Line], label: str, cold_starts: bool) -> 
                     expect=label + compiled.step.text,
                     covers=covers if action in ASSERTION_ACTIONS else [],
                     source="llm" if compiled.source == "llm" else "",
+                    case=case,
                 )
             )
             out.group_of.append(out.group)
@@ -469,9 +470,13 @@ def _library(
 
 def plan_from_cases(cases: list[tuple[_Case, list[_Line]]], roles: dict[int, str]) -> Plan:
     out = _Plan()
+    names: list[str] = []
+    for case, _ in cases:
+        name = case.name or "scenario"
+        names.append(name if name not in names else f"{name} #{names.count(name) + 1}")
     several = len(cases) > 1
-    for case, lines in cases:
-        _add_case(out, lines, f"[{case.name}] " if several and case.name else "", cold_starts=several)
+    for index, (_, lines) in enumerate(cases):
+        _add_case(out, lines, f"[{names[index]}] " if several else "", index, cold_starts=several)
     if not out.steps:
         raise GherkinError("the test details contain no Gherkin step (Given/When/Then)")
     for i, step in enumerate(out.steps):
@@ -482,6 +487,7 @@ def plan_from_cases(cases: list[tuple[_Case, list[_Line]]], roles: dict[int, str
         verifications=out.expected,
         drivers_needed=max(s.driver for s in out.steps),
         roles=roles,
+        cases=names if several else [],
         source="gherkin",
     )
 
