@@ -200,5 +200,14 @@ def _built_in() -> tuple[StepDef, ...]:
 
 def load_library(steps_file: Path | None = None, apps: dict[str, str] | None = None) -> StepLibrary:
     """The team's steps (if any) then the built-in ones. Raises StepsFileError."""
+    try:
+        changed = steps_file.stat().st_mtime_ns if steps_file else 0
+    except OSError as exc:
+        raise StepsFileError(f"cannot read the steps file {steps_file}: {exc}") from None
+    return _library(steps_file, changed, tuple(sorted((apps or {}).items())))
+
+
+@lru_cache(maxsize=16)
+def _library(steps_file: Path | None, changed: int, apps: tuple[tuple[str, str], ...]) -> StepLibrary:
     team = read_steps_file(steps_file, str(steps_file)) if steps_file else []
-    return StepLibrary([*team, *_built_in()], apps)
+    return StepLibrary([*team, *_built_in()], dict(apps))
