@@ -128,7 +128,7 @@ def compile_cases(text: str, *, library: StepLibrary, resolved: dict[str, list[A
     roles: dict[int, str] = {}
     for case in cases:
         for step in case.steps:
-            role = role_of(step.text)
+            role = role_of(step.text) if step.phase == "given" else None  # `Then user1 is Online` is a check
             if role:
                 roles[role[0]] = role[1]
     out = Compiled([], roles, [], [])
@@ -136,7 +136,7 @@ def compile_cases(text: str, *, library: StepLibrary, resolved: dict[str, list[A
         reader = _Reader(library, Subjects(roles=dict(roles)))
         lines: list[Line] = []
         for step in case.steps:
-            if role_of(step.text):
+            if step.phase == "given" and role_of(step.text):
                 continue
             missing = _PLACEHOLDER.search(step.text) if case.outline else None
             if missing:

@@ -75,6 +75,11 @@ def test_roles_by_name() -> None:
     assert [(s.driver, s.action) for s in plan.steps] == [(1, "tap_text"), (2, "assert_visible")]
 
 
+def test_a_role_is_only_a_given_a_then_like_it_is_a_check_that_must_not_vanish() -> None:
+    with pytest.raises(GherkinError, match="line 2: cannot compile step 'is Online'"):
+        compile_gherkin("Given user1 is Alice\nThen user1 is Online\n")
+
+
 def test_a_scenario_outline_runs_one_case_per_example_row() -> None:
     plan = compile_gherkin(
         "Feature: f\n  Scenario Outline: login as <who>\n    Given the user opens the app\n"
