@@ -101,8 +101,18 @@ def _wrap(text: str) -> tuple[str, list[int]]:
     ]
     scenario_keywords = [*dialect.scenario_keywords, *dialect.scenario_outline_keywords, *dialect.background_keywords]
     numbers = list(range(1, len(lines) + 1))
-    if any(starts(ln, dialect.feature_keywords) for ln in lines):
-        return text, numbers
+    feature = next((i for i, ln in enumerate(lines) if starts(ln, dialect.feature_keywords)), None)
+    if feature is not None:
+        # A preamble before the Feature ("Preconditions: ...") is no part of the test; a step line there is
+        # left for the parser to refuse.
+        for i in range(feature):
+            if (
+                lines[i].strip()
+                and not lines[i].strip().startswith(("#", "@"))
+                and not _STEP_LINE.match(lines[i].strip())
+            ):
+                lines[i] = "# " + lines[i]
+        return "\n".join(lines) + "\n", numbers
     at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.strip().startswith(("#", "@"))), len(lines))
     if not any(starts(ln, scenario_keywords) for ln in lines):
         first_step = next(

@@ -102,6 +102,13 @@ def test_french_keywords() -> None:
     assert plan.verifications == ['user1 voit "Bienvenue"']
 
 
+def test_a_preamble_before_the_feature_is_not_a_parse_error_but_a_step_there_is_refused() -> None:
+    plan = compile_gherkin('Preconditions: a signed-in user\nFeature: f\n  Scenario: s\n    Then user1 sees "Home"\n')
+    assert [s.action for s in plan.steps] == ["assert_visible"]
+    with pytest.raises(GherkinError, match=r"line 1, column 1: .*got 'Then user1 sees \"Inbox\"'"):
+        compile_gherkin('Then user1 sees "Inbox"\nFeature: f\n  Scenario: s\n    Then user1 sees "Home"\n')
+
+
 def test_parse_errors_name_line_and_column() -> None:
     with pytest.raises(GherkinError, match=r"line 5, column 7: inconsistent cell count within the table"):
         compile_gherkin("Feature: f\n  Scenario: s\n    Given user1 opens the app\n      | a |\n      | b | c |\n")
