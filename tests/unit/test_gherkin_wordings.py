@@ -154,6 +154,13 @@ def test_a_team_steps_file_adds_steps_naming_the_user(tmp_path: Path) -> None:
     assert plan.steps[1].args == {"target": "Email", "text": "bob"}
 
 
+def test_the_example_team_steps_file_compiles() -> None:
+    team = Path(__file__).resolve().parents[2] / "examples" / "steps" / "team.yaml"
+    plan = compile_gherkin('Given user2 is signed in as "bob@example.com" with password "pw"\n', steps_file=team)
+    assert [(s.driver, s.action) for s in plan.steps][:3] == [(2, "launch_app"), (2, "type_into"), (2, "type_into")]
+    assert plan.steps[2].args == {"target": "Password", "text": "pw"}
+
+
 def test_a_broken_team_steps_file_is_a_clear_error(tmp_path: Path) -> None:
     steps = tmp_path / "steps.yaml"
     steps.write_text("steps:\n  - expression: 'taps {nothing}'\n    example: x\n    actions: [{action: tap_text}]\n")
