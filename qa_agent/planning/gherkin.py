@@ -29,7 +29,11 @@ VOCABULARY = "see `qa-agent steps` for every step with an example"
 
 
 class _NoStep(Exception):
-    pass
+    """No step matches (`known`: one does, but cannot be used as written; the model must not guess)."""
+
+    def __init__(self, detail: str, known: bool = False) -> None:
+        super().__init__(detail)
+        self.known = known
 
 
 def _join(previous: Line, line: Line) -> Line | None:
@@ -90,8 +94,14 @@ class _Reader:
         if definition.unsupported:
             raise _NoStep(
                 f"{phrase!r} is a known phrasing, but its action {', '.join(definition.unsupported)} "
-                "is not supported yet"
+                "is not supported yet",
+                known=True,
             )
+        for driver, _, args in actions:
+            if driver < 1:
+                raise _NoStep(f"{phrase!r}: users are numbered from 1 (user1, user2, ...)", known=True)
+            if any(isinstance(args.get(k), float) and args[k] <= 0 for k in ("duration_s", "seconds", "timeout_s")):
+                raise _NoStep(f"{phrase!r}: a duration must be more than 0 seconds", known=True)
         return actions
 
     def line(self, step: StepLine) -> Line:
@@ -158,7 +168,7 @@ def compile_cases(text: str, *, library: StepLibrary, resolved: dict[str, list[A
                     lines.append(line)
             except _NoStep as exc:
                 detail = str(exc.args[0])
-                if "is a known phrasing" in detail:
+                if exc.known:
                     out.problems.append(f"line {step.line}: {detail}")
                     continue
                 nearest = library.nearest(step.text)

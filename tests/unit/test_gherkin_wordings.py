@@ -109,6 +109,20 @@ def test_a_preamble_before_the_feature_is_not_a_parse_error_but_a_step_there_is_
         compile_gherkin('Then user1 sees "Inbox"\nFeature: f\n  Scenario: s\n    Then user1 sees "Home"\n')
 
 
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("Given user0 opens the app", "users are numbered from 1"),
+        ("When user1 waits -5 seconds", "a duration must be more than 0 seconds"),
+        ('Then user1 sees "X" within 0 seconds', "a duration must be more than 0 seconds"),
+    ],
+)
+def test_impossible_numbers_are_refused_with_the_reason(line: str, why: str) -> None:
+    with pytest.raises(GherkinError, match=f"line 1: .*{why}") as caught:
+        compile_gherkin(line)
+    assert caught.value.unmatched == []  # a step matched: the model must not guess another meaning
+
+
 def test_parse_errors_name_line_and_column() -> None:
     with pytest.raises(GherkinError, match=r"line 5, column 7: inconsistent cell count within the table"):
         compile_gherkin("Feature: f\n  Scenario: s\n    Given user1 opens the app\n      | a |\n      | b | c |\n")
