@@ -39,3 +39,14 @@ def test_check_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["check", str(feature)]) == 2
     out = capsys.readouterr().out
     assert "line 4: not a step" in out
+
+
+def test_check_reads_a_ticket_key_from_jira(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "LOGIN-1"]) == 0  # the embedded Jira server over the example tickets
+    out = capsys.readouterr().out
+    assert "type_into" in out and "driver 1: com.example.login" in out
+
+
+def test_check_says_free_text_needs_the_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(TICKETS / "PTT-4.yaml")]) == 2
+    assert "not Gherkin" in capsys.readouterr().out
