@@ -18,7 +18,7 @@ _PACKAGE_TEXT = re.compile(
     re.IGNORECASE,
 )
 _APP_NAME = re.compile(
-    r"(?P<name>[A-Z][\w-]+)\*?(?:\s+app)?\s*\((?:package\s+)?\{{0,2}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)\}{0,2}\)"
+    r"\b(?P<name>[A-Z][\w-]{1,40})\*?(?:\s{1,3}app)?\s{0,3}\((?:package\s)?\{{0,2}(?P<pkg>[a-z]\w{0,60}(?:\.\w{1,60}){1,8})\}{0,2}\)"
 )
 # Bounds on what a ticket may put in the run's state, checkpoints and reports (a 10 MB description
 # must not become 10 MB in every checkpoint); a marker says what was cut.

@@ -171,7 +171,7 @@ class StepLibrary:
     def nearest(self, line: str) -> str:
         """The known example closest to a line (for "did you mean")."""
         examples = [d.example for d in self.definitions]
-        close = difflib.get_close_matches(line, examples, n=1, cutoff=0.0)
+        close = difflib.get_close_matches(line[:200], examples, n=1, cutoff=0.0)
         return close[0] if close else examples[0]
 
 
