@@ -15,7 +15,7 @@ from typing import Any
 
 from graph.state import ASSERTION_ACTIONS, Plan
 from qa_agent.planning.segments import Action, Line, plan_from_cases
-from qa_agent.planning.steps import StepLibrary, StepsFileError, load_library
+from qa_agent.planning.steps import StepDef, StepLibrary, StepsFileError, load_library
 from qa_agent.planning.structure import Case, GherkinError, StepLine, Unmatched, looks_like_gherkin, parse
 from qa_agent.planning.subjects import Subjects, normalise, role_of, split_and, split_while, split_within
 
@@ -90,7 +90,7 @@ class _Reader:
         return self._checked(found.definition, actions, rest)
 
     @staticmethod
-    def _checked(definition: Any, actions: list[Action], phrase: str) -> list[Action]:
+    def _checked(definition: StepDef, actions: list[Action], phrase: str) -> list[Action]:
         if definition.unsupported:
             raise _NoStep(
                 f"{phrase!r} is a known phrasing, but its action {', '.join(definition.unsupported)} "
