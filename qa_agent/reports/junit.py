@@ -40,7 +40,7 @@ def _testcase(parent: ET.Element, data: dict[str, Any], folder: Path) -> str:
     return result
 
 
-def _case_outcomes(data: dict[str, Any]) -> list[tuple[str, str]]:
+def case_outcomes(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(result, message) of each of the plan's test cases: a case is decided by its own steps; a case
     that did not run all its steps is blocked; without a failing step every case has the ticket's verdict."""
     plan = data.get("plan") or {}
@@ -71,7 +71,7 @@ def _testcases(parent: ET.Element, data: dict[str, Any], folder: Path) -> list[s
         return [_testcase(parent, data, folder)]
     key = data.get("ticket_key") or "ticket"
     out = []
-    for name, (result, message) in zip(cases, _case_outcomes(data), strict=True):
+    for name, (result, message) in zip(cases, case_outcomes(data), strict=True):
         case = ET.SubElement(parent, "testcase", classname=f"mobile-qa.{key}", name=f"{key}: {name}", time="0")
         props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", name="test_key", value=str(key))

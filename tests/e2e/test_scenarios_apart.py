@@ -60,3 +60,5 @@ async def test_a_failing_row_fails_alone(sim: Any, tmp_path: Path) -> None:
     first, second = cases
     assert first.find("failure") is None and first.find("error") is None
     assert second.find("failure") is not None
+    report = (Path(outcome.report_dir) / "report.html").read_text(encoding="utf-8")
+    assert "sign in with secret: success · sign in with wrong: failure" in report
