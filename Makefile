@@ -38,6 +38,7 @@ bench: $(STAMP)
 		--json bench/out/reference_vs_agent.json > bench/out/reference_vs_agent.md
 	$(BIN)/python bench/scale.py --sizes 10 30 50 --verbatim 10 \
 		--json bench/out/scale.json > bench/out/scale.md
+	$(BIN)/python bench/gherkin_corpus.py --json bench/out/gherkin_corpus.json > bench/out/gherkin_corpus.md
 	$(BIN)/python bench/assemble.py
 
 clean:

@@ -189,6 +189,9 @@ class Context(BaseSettings):
         description="Batch runs that must not overlap: same package or declared resource, declared resource, none",
     )
     max_replans: int = Field(default=2, ge=0, le=10, validation_alias="MAX_REPLANS")
+    steps_file: Path | None = Field(
+        default=None, validation_alias="QA_STEPS_FILE", description="The team's Gherkin steps (YAML), tried first"
+    )
     report_root: Path = Field(default=Path("runs"), validation_alias="QA_REPORT_DIR")
     checkpoint_dsn: SecretStr | None = Field(
         default=None,

@@ -71,8 +71,10 @@ class TicketSummary(BaseModel):
     inputs: list[str] = Field(default_factory=list)
     expected_results: list[str] = Field(default_factory=list)
     package: str | None = None
+    apps: dict[str, str] = Field(default_factory=dict, description="App names the ticket maps to packages")
     language: str = "en"
     is_gherkin: bool = False
+    planning_note: str = Field(default="", description="How the summary was made when the LLM could not help")
 
 
 class Step(BaseModel):
@@ -87,6 +89,8 @@ class Step(BaseModel):
     timeout_s: float | None = Field(default=None, gt=0)
     barrier: bool = Field(default=False, description="All lanes join after this step")
     covers: list[int] = Field(default_factory=list, description="Indexes of expected results it proves")
+    source: Literal["", "llm"] = Field(default="", description="`llm`: planned by the model for a line no step matched")
+    case: int = Field(default=0, ge=0, description="Index in Plan.cases of the test case the step belongs to")
 
 
 class Plan(BaseModel):
@@ -94,6 +98,8 @@ class Plan(BaseModel):
     verifications: list[str] = Field(default_factory=list)
     drivers_needed: int = 1
     packages: dict[int, str] = Field(default_factory=dict)
+    roles: dict[int, str] = Field(default_factory=dict, description="Who each user is (`user1 is Alice`)")
+    cases: list[str] = Field(default_factory=list, description="Test case names when there are several")
     source: Literal["gherkin", "llm", "replay"] = "gherkin"
     notes: str = ""
 

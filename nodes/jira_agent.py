@@ -22,7 +22,7 @@ from prompts import load
 from qa_agent.jira_client import JiraError
 from qa_agent.llm import LLMError, chat_model, describe_llm_error, structured_call, usage_of
 from qa_agent.planning.gherkin import looks_like_gherkin
-from qa_agent.tickets import find_package, parse_issue_text, ticket_from_jira
+from qa_agent.tickets import find_app_names, find_package, parse_issue_text, ticket_from_jira
 from qa_agent.verdicts import blocked
 
 
@@ -110,6 +110,9 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
             ask = HumanMessage(load("summarize", ctx.prompt_lang, ticket_key=key))
             draft, raws = await structured_call(llm, SummaryDraft, [*history, ask])
     except LLMError as exc:
+        offline = _gherkin_offline(state, exc)
+        if offline is not None:
+            return base | {"messages": new, "summary": offline, "usage": {"jira_agent": usage_of(new)}}
         return base | {"messages": new, "verdict": blocked(str(exc)), "usage": {"jira_agent": usage_of(new)}}
     # The ticket's own test field, verbatim, beats the model's copy of it (which may paraphrase).
     details = ticket.test_details or draft.test_details.strip() or ticket.description
@@ -127,6 +130,7 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         package=draft.package or find_package(ticket.test_details, ticket.description, ticket.summary),
         language=draft.language if draft.language in ("en", "fr") else "en",
         is_gherkin=looks_like_gherkin(details),
+        apps=find_app_names(ticket.test_details, ticket.description, ticket.summary),
     )
     return base | {
         "messages": new,
@@ -134,6 +138,15 @@ async def jira_agent(state: QAState, runtime: Runtime[Context]) -> dict[str, Any
         "summary": summary,
         "usage": {"jira_agent": usage_of([*new, *raws])},
     }
+
+
+def _gherkin_offline(state: QAState, exc: LLMError) -> TicketSummary | None:
+    """An LLM that is down must not block a ticket the step library compiles on its own: Gherkin
+    goes on with the offline summary (the planner says what the model would have planned)."""
+    summary = state.get("summary")
+    if summary is None or not summary.is_gherkin:
+        return None
+    return summary.model_copy(update={"planning_note": f"{exc}; the Gherkin was compiled offline without the LLM"})
 
 
 def jira_agent_next(state: QAState) -> str:

@@ -1,8 +1,8 @@
 """planner: a validated Plan and a device for each of its drivers.
 
-Gherkin test details are compiled (no model needed, deterministic); free text, and any
-replan after a plan defect, go to the LLM. Whoever wrote the plan, one validation
-decides whether it may run.
+Gherkin test details are compiled (no model needed, deterministic); with an LLM, only the
+lines no step matched go to it. Free text, and any replan after a plan defect, go to the LLM.
+Whoever wrote the plan, one validation decides whether it may run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from qa_agent.devices.pool import pool_for
 from qa_agent.devices.world import world_of_this_process
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
+from qa_agent.planning.llm_lines import plan_unmatched_lines
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
 from qa_agent.planning.roles import parse_roles, without_roles
 from qa_agent.planning.validate import launchable_packages, mark_cold_starts, validate_plan
@@ -80,9 +81,20 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         return update | {"verdict": blocked(f"cannot plan {summary.key} offline: {NO_LLM_HELP}")}
     else:
         try:
-            plan = compile_gherkin(without_roles(summary.test_details))
+            plan = compile_gherkin(without_roles(summary.test_details), apps=summary.apps, steps_file=ctx.steps_file)
         except GherkinError as exc:
-            return update | {"verdict": blocked(f"cannot compile the test details of {summary.key}: {exc}")}
+            offline = f"cannot compile the test details of {summary.key}: {exc}"
+            if not (ctx.llm_enabled and exc.unmatched):
+                return update | {"verdict": blocked(offline)}
+            try:
+                plan, raws = await plan_unmatched_lines(ctx, summary, exc)
+            except PlanRejected as rejected:
+                return update | {"verdict": blocked(f"{offline}; the LLM's steps for them stayed invalid: {rejected}")}
+            except LLMError as llm_error:
+                return update | {"verdict": blocked(f"{offline}; the LLM that would plan them failed: {llm_error}")}
+            update["usage"] = {"planner": usage_of(raws)}
+            plan.notes = "lines no step matched were planned by the LLM (steps marked source=llm)"
+        plan.notes = "; ".join(n for n in (summary.planning_note, plan.notes) if n)
         if summary.expected_results and not plan.verifications:
             plan.verifications = list(summary.expected_results)
 

@@ -309,10 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     from qa_agent.jira_server.cli import register as register_jira
+    from qa_agent.planning.cli import register as register_planning
     from qa_agent.sim.cli import register as register_sim
 
     register_jira(sub)
     register_sim(sub)
+    register_planning(sub)
     return parser
 
 

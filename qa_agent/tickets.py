@@ -32,6 +32,9 @@ _PACKAGE_TEXT = re.compile(
     r"\b(?:package(?:\s*name)?|packageName|app\s*id|application\s*id)\b\W{0,6}(?P<pkg>[a-z][\w]*(?:\.[\w]+)+)",
     re.IGNORECASE,
 )
+_APP_NAME = re.compile(
+    r"\b(?P<name>[A-Z][\w-]{1,40})\*?(?:\s{1,3}app)?\s{0,3}\((?:package\s)?\{{0,2}(?P<pkg>[a-z]\w{0,60}(?:\.\w{1,60}){1,8})\}{0,2}\)"
+)
 # Bounds on what a ticket may put in the run's state, checkpoints and reports (a 10 MB description
 # must not become 10 MB in every checkpoint); a marker says what was cut.
 MAX_FIELD_CHARS = 50_000
@@ -181,6 +184,11 @@ def find_package(*texts: str) -> str | None:
     return None
 
 
+def find_app_names(*texts: str) -> dict[str, str]:
+    """`the *Talkie* app (package {{com.example.ptt}})`, `Teamcall ({{com.example.call}})` -> name: package."""
+    return {m.group("name"): m.group("pkg") for text in texts for m in _APP_NAME.finditer(text or "")}
+
+
 def detect_language(text: str) -> str:
     return "fr" if len(_FRENCH.findall(text)) >= 3 else "en"
 
@@ -191,9 +199,10 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
     is_gherkin = looks_like_gherkin(details)
     expected: list[str] = []
     inputs: list[str] = []
+    apps = find_app_names(ticket.test_details, ticket.description, ticket.summary)
     if is_gherkin:
         try:
-            plan = compile_gherkin(details)
+            plan = compile_gherkin(details, apps=apps)
             expected = plan.verifications
             inputs = [str(s.args["text"]) for s in plan.steps if s.action in ("type_into", "type_text")]
         except GherkinError:
@@ -209,6 +218,7 @@ def offline_summary(ticket: Ticket) -> TicketSummary:
         inputs=inputs,
         expected_results=expected,
         package=find_package(ticket.test_details, ticket.description, ticket.summary),
+        apps=apps,
         language=detect_language(f"{ticket.summary}\n{details}"),
         is_gherkin=is_gherkin,
     )

@@ -1,312 +1,225 @@
-"""Compile Gherkin test details into a Plan, offline, with a small step vocabulary.
+"""Compile Gherkin test details into a Plan, offline.
 
-Segments (steps between barriers) follow causality between users: steps of one user run
-in order; a step by another user waits at a barrier for what came before, except where
-the ticket says things happen together (a Given block, "user2 and user3 ...", "while ...").
+Structure comes from Cucumber's parser (`structure.py`); what a step does from the step library
+(`steps.py`, Cucumber Expressions), who does it from `subjects.py`; what runs together from
+`segments.py`. Hand-written here: compound steps (`X and Y`), `while` steps, and the refusal of
+every line that would not become a step, so that no check is ever dropped silently.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from graph.state import Plan, Step
+from graph.state import ASSERTION_ACTIONS, Plan
+from qa_agent.planning.segments import Action, Line, plan_from_cases
+from qa_agent.planning.steps import StepDef, StepLibrary, StepsFileError, load_library
+from qa_agent.planning.structure import Case, GherkinError, StepLine, Unmatched, looks_like_gherkin, parse
+from qa_agent.planning.subjects import Subjects, normalise, role_of, split_and, split_while, split_within
 
-_KEYWORDS = {
-    "given": "given",
-    "when": "when",
-    "then": "then",
-    "and": "and",
-    "but": "and",
-    "*": "and",
-    "soit": "given",
-    "etant donne": "given",
-    "étant donné": "given",
-    "étant donné que": "given",
-    "quand": "when",
-    "lorsque": "when",
-    "alors": "then",
-    "et": "and",
-    "mais": "and",
-}
-_STEP_LINE = re.compile(
-    r"^(?P<kw>given|when|then|and|but|\*|soit|étant donné que|étant donné|etant donne|quand|lorsque|"
-    r"alors|et|mais)"
-    r"\s+(?P<text>.+)$",
-    re.IGNORECASE,
-)
-_STRUCTURE = re.compile(
-    r"^(?P<header>feature|scenario outline|scenario template|scenario|background|rule|examples|example|scenarios|"
-    r"fonctionnalité|plan du scénario|plan du scenario|scénario|scenario|contexte|règle|regle|exemples|exemple)\s*:",
-    re.IGNORECASE,
-)
-# Headers after which every line must be a step: a misspelled keyword must not drop a check silently.
-_STEP_BLOCKS = frozenset(
-    {"scenario", "scenario outline", "scenario template", "background", "example", "scénario", "plan du scénario",
-     "plan du scenario", "contexte", "exemple"}
-)  # fmt: skip
+__all__ = ["GherkinError", "Unmatched", "compile_gherkin", "looks_like_gherkin", "problems"]
+
 _PLACEHOLDER = re.compile(r"<[^<>\s]+>")
-_SUBJECT = r"(?:the user|i|user\s*\d+|driver\s*\d+|device\s*\d+|phone\s*\d+)"
-_SUBJECTS = re.compile(rf"^(?P<subj>{_SUBJECT}(?:\s*(?:,|and)\s*{_SUBJECT})*)\s+(?P<rest>.+)$", re.IGNORECASE)
-_WHILE = re.compile(r"^while\s+(?P<first>.+?),\s*(?P<second>.+)$", re.IGNORECASE)
-_Q = r"[\"“«]\s*(?P<{name}>[^\"”»]+?)\s*[\"”»]"
-_SECONDS = r"(?P<{name}>\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)"
-_WITHIN = rf"(?:\s+(?:within|in less than|in under)\s+{_SECONDS.format(name='within')})?"
-_MODE = r"(?:text\s+(?P<mode>containing|matching)\s+)?"  # a partial match only when the step says so
-
-
-def _q(name: str) -> str:
-    return _Q.format(name=name)
-
-
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "launch_app",
-        re.compile(rf"^(?:opens|launches|starts)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$", re.I),
-    ),
-    (
-        "terminate_app",
-        re.compile(
-            rf"^(?:closes|terminates|stops|kills)\s+(?:the\s+)?(?:app(?:lication)?\s*)?(?:{_q('pkg')})?$",
-            re.I,
-        ),
-    ),
-    (
-        "press_button",
-        re.compile(r"^(?:presses|taps|hits)\s+(?:the\s+)?(?P<button>back|home|enter)(?:\s+button)?$", re.I),
-    ),
-    ("double_tap_text", re.compile(rf"^double[- ]?(?:taps|clicks)\s+(?:on\s+)?{_q('target')}$", re.I)),
-    (
-        "long_press_text",
-        re.compile(
-            rf"^(?:long[- ]?presses|holds|presses and holds)\s+(?:on\s+)?{_q('target')}"
-            rf"(?:\s+for\s+{_SECONDS.format(name='duration')})?$",
-            re.I,
-        ),
-    ),
-    ("tap_text", re.compile(rf"^(?:taps|clicks|presses|selects)\s+(?:on\s+)?{_q('target')}$", re.I)),
-    (
-        "type_into",
-        re.compile(rf"^(?:types|enters|fills in)\s+{_q('text')}\s+(?:into|in)\s+(?:the\s+)?{_q('target')}$", re.I),
-    ),
-    ("type_text", re.compile(rf"^(?:types|enters)\s+{_q('text')}$", re.I)),
-    ("swipe", re.compile(r"^swipes\s+(?P<direction>up|down|left|right)$", re.I)),
-    ("wait", re.compile(rf"^waits\s+(?:for\s+)?{_SECONDS.format(name='seconds')}$", re.I)),
-    (
-        "assert_not_visible",
-        re.compile(
-            r"^(?:does not see|doesn't see|should not see|no longer sees|must not see)\s+"
-            rf"{_MODE}{_q('text')}{_WITHIN}$",
-            re.I,
-        ),
-    ),
-    (
-        "assert_visible",
-        re.compile(rf"^(?:sees|see|should see|must see|can see)\s+{_MODE}{_q('text')}{_WITHIN}$", re.I),
-    ),
-]
-VOCABULARY = (
-    'userN opens the app ["pkg"]; closes the app; taps "X"; double taps "X"; holds "X" for N seconds; '
-    'types "T" into "F"; types "T"; swipes up|down|left|right; presses back|home|enter; '
-    'sees "X" [within N seconds] (the whole text; sees text containing "X" / sees text matching "regex" for '
-    'less); does not see "X" [within N seconds]; waits N seconds; '
-    'while user1 holds "X" for N seconds, user2 sees "Y"; user2 and user3 see "X"'
+_STILL_HELD = re.compile(
+    r"^(?:the (?:\w+ )?(?:button|key)|it|(?:the )?\"[^\"]*\"(?: button)?) is (?:still )?(?:held|pressed|down)"
 )
+VOCABULARY = "see `qa-agent steps` for every step with an example"
 
 
-class GherkinError(ValueError):
-    pass
+class _NoStep(Exception):
+    """No step matches (`known`: one does, but cannot be used as written; the model must not guess)."""
+
+    def __init__(self, detail: str, known: bool = False) -> None:
+        super().__init__(detail)
+        self.known = known
 
 
-def looks_like_gherkin(text: str) -> bool:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    steps = sum(1 for ln in lines if _STEP_LINE.match(ln))
-    return steps >= 2 or (any(_STRUCTURE.match(ln) for ln in lines) and steps >= 1)
-
-
-def _drivers(subject: str) -> list[int]:
-    numbers = [int(n) for n in re.findall(r"\d+", subject)]
-    return numbers or [1]
+def _join(previous: Line, line: Line) -> Line | None:
+    """`When user1 holds "Talk"` + `Then user2 sees "X" while the button is held`: one hold, a check during it."""
+    holds = [i for i, (_, a, _) in enumerate(previous.actions) if a == "long_press_text"]
+    if not line.joins_previous or not holds or previous.concurrent:
+        return None
+    return Line(line.step, previous.actions + line.actions, concurrent=True, held=holds[-1], source=line.source)
 
 
 @dataclass
-class _Compiled:
-    steps: list[Step] = field(default_factory=list)
-    expected: list[str] = field(default_factory=list)
-    group_of: list[int] = field(default_factory=list)
+class _Reader:
+    """Turns one scenario's step lines into actions by driver."""
 
+    library: StepLibrary
+    subjects: Subjects
 
-def _action(driver: int, phrase: str, line_no: int) -> tuple[str, dict[str, object]]:
-    phrase = phrase.strip().rstrip(".")
-    for action, pattern in _PATTERNS:
-        m = pattern.match(phrase)
-        if not m:
-            continue
-        g = {k: v for k, v in m.groupdict().items() if v is not None}
-        args: dict[str, object] = {}
-        if action in ("launch_app", "terminate_app") and "pkg" in g:
-            args["package"] = g["pkg"]
-        elif action == "press_button":
-            return {"back": "back", "home": "home"}.get(g["button"].lower(), "press_button"), (
-                {} if g["button"].lower() in ("back", "home") else {"button": g["button"].upper()}
+    def clause(self, phrase: str, step: StepLine) -> list[Action]:
+        team = self.library.match(split_within(phrase)[0], with_subject=True, table=step.table, doc=step.doc)
+        if team is not None and team.driver is not None:
+            self.subjects.current = team.driver
+            return self._checked(team.definition, [(team.driver, a, args) for a, args in team.actions], phrase)
+        named, rest = self.subjects.split(phrase)
+        drivers = named or [self.subjects.current]
+        single = self._single(drivers, rest, step)
+        if single is not None:
+            return single
+        parts = split_and(rest)
+        if len(parts) < 2:
+            raise _NoStep(rest)
+        out: list[Action] = []
+        for i, part in enumerate(parts):
+            last = [*re.finditer(r"\"[^\"]*\"", parts[i - 1])][-1:] if i else []
+            if last and re.fullmatch(r"\"[^\"]*\"", part):  # `sees "A" and "B"`: the verb of the part before
+                before = parts[i - 1]
+                part = parts[i] = before[: last[0].start()] + part + before[last[0].end() :]
+            part_named, part_rest = self.subjects.split(part)
+            got = self._single(part_named or drivers, part_rest, step)
+            if got is None:
+                raise _NoStep(part)
+            out += got
+        return out
+
+    def _single(self, drivers: list[int], rest: str, step: StepLine) -> list[Action] | None:
+        rest, within = split_within(rest)
+        rest = rest[:1].lower() + rest[1:]
+        found = self.library.match(rest, table=step.table, doc=step.doc)
+        if found is None:
+            return None
+        actions = [(d, a, dict(args)) for d in drivers for a, args in found.actions]
+        for _, action, args in actions:
+            if within is not None and action in ASSERTION_ACTIONS:
+                args["timeout_s"] = within
+        return self._checked(found.definition, actions, rest)
+
+    @staticmethod
+    def _checked(definition: StepDef, actions: list[Action], phrase: str) -> list[Action]:
+        if definition.unsupported:
+            raise _NoStep(
+                f"{phrase!r} is a known phrasing, but its action {', '.join(definition.unsupported)} "
+                "is not supported yet",
+                known=True,
             )
-        elif action == "long_press_text":
-            args = {"target": g["target"], "duration_s": float(g.get("duration", 1))}
-        elif action in ("tap_text", "double_tap_text"):
-            args = {"target": g["target"]}
-        elif action == "type_into":
-            args = {"text": g["text"], "target": g["target"]}
-        elif action == "type_text":
-            args = {"text": g["text"]}
-        elif action == "swipe":
-            args = {"direction": g["direction"].lower()}
-        elif action == "wait":
-            args = {"seconds": float(g["seconds"])}
-        elif action in ("assert_visible", "assert_not_visible"):
-            args = {"text": g["text"]}
-            if "within" in g:
-                args["timeout_s"] = float(g["within"])
-            if "mode" in g:
-                args["match"] = {"containing": "contains", "matching": "regex"}[g["mode"].lower()]
-        return action, args
-    raise GherkinError(f"line {line_no}: cannot compile step {phrase!r} for user{driver}. Known steps: {VOCABULARY}")
+        for driver, _, args in actions:
+            if driver < 1:
+                raise _NoStep(f"{phrase!r}: users are numbered from 1 (user1, user2, ...)", known=True)
+            if any(isinstance(args.get(k), float) and args[k] <= 0 for k in ("duration_s", "seconds", "timeout_s")):
+                raise _NoStep(f"{phrase!r}: a duration must be more than 0 seconds", known=True)
+        return actions
+
+    def line(self, step: StepLine) -> Line:
+        text = normalise(step.text)
+        parts = split_while(text)
+        if parts is None:
+            return Line(step, self.clause(text, step))
+        try:
+            held = self.clause(parts[0], step)
+        except _NoStep:
+            if not _STILL_HELD.match(parts[0]):
+                raise
+            return Line(step, self.clause(parts[1], step), concurrent=True, joins_previous=True)
+        during = self.clause(parts[1], step)
+        index = next((i for i, (_, a, _) in enumerate(held) if a not in ASSERTION_ACTIONS), None)
+        return Line(step, held + during, concurrent=True, held=index)
 
 
-def _clauses(body: str) -> list[str]:
-    while_m = _WHILE.match(body)
-    return [while_m.group("first"), while_m.group("second")] if while_m else [body]
+@dataclass
+class Compiled:
+    cases: list[tuple[Case, list[Line]]]
+    roles: dict[int, str]
+    problems: list[str]
+    unmatched: list[Unmatched]  # only lines no step matched: what a model may plan
+
+    @property
+    def only_unmatched(self) -> bool:
+        return bool(self.unmatched) and len(self.problems) == len({u.line for u in self.unmatched})
 
 
-def problems(text: str) -> list[str]:
-    """Every line of the test details that would not become a step, each with its line number.
-
-    Inside a scenario or background every non-blank, non-comment line must be a step, a table
-    row or a doc string; free text is allowed only as a description before the first scenario.
-    """
-    found: list[str] = []
-    in_steps = False
-    in_doc = False
-    examples = False
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith(('"""', "```")):
-            in_doc = not in_doc
-            continue
-        if in_doc or not line or line.startswith(("#", "@", "|")):
-            continue
-        header = _STRUCTURE.match(line)
-        if header:
-            name = header.group("header").lower()
-            in_steps = name in _STEP_BLOCKS
-            examples = examples or name in ("scenario outline", "scenario template", "plan du scénario")
-            continue
-        m = _STEP_LINE.match(line)
-        if not m:
-            if in_steps:
-                found.append(f"line {line_no}: not a step (Given/When/Then/And/But): {line!r}")
-            continue
-        in_steps = True
-        body = m.group("text").strip()
-        if examples and _PLACEHOLDER.search(body):
-            found.append(f"line {line_no}: Scenario Outline placeholders are not substituted offline: {line!r}")
-            continue
-        for clause in _clauses(body):
-            sm = _SUBJECTS.match(clause.strip())
-            if not sm:
-                found.append(f"line {line_no}: say who acts (user1, user2, the user): {clause.strip()!r}")
+def compile_cases(text: str, *, library: StepLibrary, resolved: dict[str, list[Action]] | None = None) -> Compiled:
+    """Every case with its compiled lines; `resolved` gives the actions of step texts no step matched."""
+    cases = parse(text)
+    roles: dict[int, str] = {}
+    for case in cases:
+        for step in case.steps:
+            role = role_of(step.text) if step.phase == "given" else None  # `Then user1 is Online` is a check
+            if role:
+                roles[role[0]] = role[1]
+    out = Compiled([], roles, [], [])
+    for case in cases:
+        reader = _Reader(library, Subjects(roles=dict(roles)))
+        lines: list[Line] = []
+        for step in case.steps:
+            if step.phase == "given" and role_of(step.text):
+                continue
+            missing = _PLACEHOLDER.search(step.text) if case.outline else None
+            if missing:
+                out.problems.append(
+                    f"line {step.line}: placeholder {missing.group()} has no column in the Examples table"
+                )
+                continue
+            if resolved and step.text in resolved:
+                lines.append(Line(step, [(d, a, dict(args)) for d, a, args in resolved[step.text]], source="llm"))
                 continue
             try:
-                for driver in _drivers(sm.group("subj")):
-                    _action(driver, sm.group("rest"), line_no)
-            except GherkinError as exc:
-                found.append(str(exc).split(". Known steps:")[0])
-    return found
+                line = reader.line(step)
+                joined = _join(lines[-1], line) if lines else None
+                if joined is not None:
+                    lines[-1] = joined
+                elif line.joins_previous:
+                    out.problems.append(f"line {step.line}: 'while ... is held' follows no step that holds a button")
+                else:
+                    lines.append(line)
+            except _NoStep as exc:
+                detail = str(exc.args[0])
+                if exc.known:
+                    out.problems.append(f"line {step.line}: {detail}")
+                    continue
+                nearest = library.nearest(step.text)
+                if all(u.line != step.line for u in out.unmatched):
+                    out.problems.append(
+                        f"line {step.line}: cannot compile step {detail!r} for user{reader.subjects.current}; "
+                        f"nearest known phrasing: {nearest!r}"
+                    )
+                if all(u.text != step.text for u in out.unmatched):
+                    scenario = "\n".join(s.text for s in case.steps)
+                    out.unmatched.append(Unmatched(step.line, step.text, scenario, nearest))
+        out.cases.append((case, lines))
+    if not cases:
+        out.problems.append("the test details contain no scenario with steps (Given/When/Then)")
+    return out
 
 
-def compile_gherkin(text: str) -> Plan:
-    """Gherkin text -> Plan. Raises GherkinError listing every line that could not be understood."""
-    errors = problems(text)
-    if errors:
-        raise GherkinError("; ".join(errors) + f". Known steps: {VOCABULARY}")
-    out = _Compiled()
-    group = 0
-    phase = ""
-    prev_driver_set: set[int] | None = None
-    prev_parallel = False
-    group_checks_only = False
-    counter = 0
+def problems(text: str, **kwargs: Any) -> list[str]:
+    """Every line of the test details that would not become a step, each with its line number."""
+    try:
+        return compile_cases(text, library=_library(**kwargs)).problems
+    except GherkinError as exc:
+        return str(exc).split("; ")
 
-    def add(driver: int, action: str, args: dict[str, object], expect: str, covers: list[int], grp: int) -> None:
-        nonlocal counter
-        counter += 1
-        out.steps.append(Step(id=f"S{counter}", driver=driver, action=action, args=args, expect=expect, covers=covers))
-        out.group_of.append(grp)
 
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", "@", "|", '"""')) or _STRUCTURE.match(line):
-            continue
-        m = _STEP_LINE.match(line)
-        if not m:
-            continue
-        kw = _KEYWORDS.get(m.group("kw").lower(), "and")
-        new_phase = phase if kw == "and" else kw
-        body = m.group("text").strip()
-        is_then = new_phase == "then"
+def _library(
+    *, library: StepLibrary | None = None, apps: dict[str, str] | None = None, steps_file: Path | None = None
+) -> StepLibrary:
+    if library is not None:
+        return library
+    try:
+        return load_library(steps_file, apps)
+    except StepsFileError as exc:
+        raise GherkinError(str(exc)) from None
 
-        while_m = _WHILE.match(body)
-        clauses = [while_m.group("first"), while_m.group("second")] if while_m else [body]
-        parsed: list[tuple[list[int], str]] = []
-        for clause in clauses:
-            sm = _SUBJECTS.match(clause.strip())
-            if not sm:
-                raise GherkinError(f"line {line_no}: say who acts (user1, user2, the user): {clause!r}")
-            parsed.append((_drivers(sm.group("subj")), sm.group("rest")))
-        drivers_here = {d for ds, _ in parsed for d in ds}
-        parallel = bool(while_m) or len(drivers_here) > 1
-        same_phase_given = new_phase == "given" and phase == "given"
-        compiled = [(d, *_action(d, rest, line_no)) for ds, rest in parsed for d in ds]
-        checks_only = not while_m and all(a.startswith("assert_") for _, a, _ in compiled)
-        joins_group = prev_driver_set is not None and (
-            # checks change nothing, so checks by different users may run side by side
-            (checks_only and group_checks_only)
-            or (not parallel and not prev_parallel and (same_phase_given or drivers_here == prev_driver_set))
-        )
-        if prev_driver_set is not None and not joins_group:
-            group += 1
-            group_checks_only = checks_only
-        else:
-            group_checks_only = group_checks_only and checks_only
-        has_assertion = any(a.startswith("assert_") for _, a, _ in compiled)
-        covers: list[int] = []
-        if is_then and has_assertion:
-            out.expected.append(body)
-            covers = [len(out.expected) - 1]
-        if while_m:
-            hold_at = next((i for i, (_, a, _) in enumerate(compiled) if a == "long_press_text"), None)
-            for driver, a, args in compiled:
-                if hold_at is None:
-                    break
-                if a == "assert_visible" and "timeout_s" not in args:
-                    args["timeout_s"] = float(str(compiled[hold_at][2].get("duration_s", 1)))
-                if a.startswith("assert_") and driver != compiled[hold_at][0]:
-                    # another user's check: its window opens when the hold starts, not the segment
-                    args["during"] = f"S{counter + hold_at + 1}"
-        for driver, action, args in compiled:
-            add(driver, action, args, body, covers if action.startswith("assert_") else [], group)
-        phase = new_phase
-        merged = joins_group and (same_phase_given or checks_only)
-        prev_driver_set = (prev_driver_set or set()) | drivers_here if merged else drivers_here
-        prev_parallel = parallel
 
-    if not out.steps:
-        raise GherkinError("the test details contain no Gherkin step (Given/When/Then)")
-    for i, step in enumerate(out.steps):
-        last_of_group = i + 1 == len(out.steps) or out.group_of[i + 1] != out.group_of[i]
-        step.barrier = last_of_group and i + 1 < len(out.steps)
-    return Plan(
-        steps=out.steps,
-        verifications=out.expected,
-        drivers_needed=max(s.driver for s in out.steps),
-        source="gherkin",
+def compile_gherkin(
+    text: str,
+    *,
+    apps: dict[str, str] | None = None,
+    steps_file: Path | None = None,
+    library: StepLibrary | None = None,
+    resolved: dict[str, list[Action]] | None = None,
+) -> Plan:
+    """Gherkin text -> Plan. Raises GherkinError listing every line that could not be understood.
+
+    `resolved`: actions for step texts no step matches (planned by the model), marked `source="llm"`."""
+    compiled = compile_cases(
+        text, library=_library(library=library, apps=apps, steps_file=steps_file), resolved=resolved
     )
+    if compiled.problems:
+        message = "; ".join(compiled.problems) + f". Known steps: {VOCABULARY}"
+        raise GherkinError(message, compiled.unmatched if compiled.only_unmatched else [], compiled.roles)
+    return plan_from_cases(compiled.cases, compiled.roles)

@@ -11,6 +11,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from qa_agent.reports.junit import case_outcomes
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#1d2330;background:#f6f7f9}
 h1{font-size:20px;margin:0 0 4px} .sub{color:#5b6474;margin-bottom:16px}
@@ -56,6 +58,8 @@ def _rel(path: str | None, folder: Path) -> str | None:
 
 def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
+    if step and step.get("source") == "llm":
+        what += " <em>(planned by the LLM)</em>"
     shot = _rel((result.get("evidence") or {}).get("screenshot"), folder)
     img = (
         f'<a class="full" href="{escape(shot)}" target="_blank" title="open full size">'
@@ -109,6 +113,9 @@ def _meta(data: dict[str, Any]) -> str:
         )
         notes = f" — {escape(plan['notes'])}" if plan.get("notes") else ""
         rows.append(("plan", escape(source) + notes))
+        if len(plan.get("cases") or []) > 1:
+            outcomes = zip(plan["cases"], case_outcomes(data), strict=True)
+            rows.append(("test cases", " · ".join(f"{escape(n)}: {escape(r)}" for n, (r, _) in outcomes)))
     rows.append(("files", '<a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>'))
     return '<table class="meta">' + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
 

@@ -52,7 +52,7 @@ async def test_a_crashing_node_ends_blocked_with_a_report_and_no_leak(
 ) -> None:
     import nodes.planner
 
-    def broken(text: str) -> None:
+    def broken(text: str, **options: object) -> None:
         raise RuntimeError("compiler bug")
 
     before = _children()

@@ -63,13 +63,19 @@ def test_feature_description_and_doc_strings_are_not_steps() -> None:
     assert len(compile_gherkin(text).steps) == 3
 
 
-def test_unsubstituted_outline_placeholders_are_refused_not_typed() -> None:
+def test_a_placeholder_without_an_examples_column_is_refused_not_typed() -> None:
     text = (
         "Scenario Outline: s\n  Given user1 opens the app\n"
-        '  When user1 types "<email>" into "Email"\n  Examples:\n    | email |\n    | a@b.c |\n'
+        '  When user1 types "<email>" into "Email"\n  Examples:\n    | mail |\n    | a@b.c |\n'
     )
-    with pytest.raises(GherkinError, match="line 3: Scenario Outline placeholders"):
+    with pytest.raises(GherkinError, match="line 3: placeholder <email> has no column in the Examples table"):
         compile_gherkin(text)
+
+
+def test_a_misspelled_keyword_before_the_first_step_is_refused() -> None:
+    """The official parser reads it as the scenario's description: it must not vanish."""
+    with pytest.raises(GherkinError, match=r"line 2: not a step \(Given/When/Then/And/But\): 'Givn user1 opens"):
+        compile_gherkin('Scenario: s\n  Givn user1 opens the app\n  Then user1 sees "Home"\n')
 
 
 @pytest.fixture
