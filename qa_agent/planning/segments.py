@@ -68,7 +68,8 @@ def _add_case(out: _Plan, lines: list[Line], label: str, case: int, cold_starts:
                 args["cold_start"] = True
             launched.add(driver) if action == "launch_app" else None
             if compiled.concurrent and action in ASSERTION_ACTIONS and held_id:
-                args["during"] = held_id
+                if compiled.held is not None and driver != compiled.actions[compiled.held][0]:
+                    args["during"] = held_id  # the holder's own lane checks after its hold, not during it
                 if action == "assert_visible" and hold is not None and "timeout_s" not in args:
                     args["timeout_s"] = float(hold.get("duration_s", 1))
             step_id = f"S{len(out.steps) + 1}"

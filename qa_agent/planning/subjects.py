@@ -46,11 +46,16 @@ def normalise(text: str) -> str:
     """Same action, one wording: straight quotes, no modal verbs or contractions, no final period.
 
     Only the text outside quotes changes; quoted text is what the app shows and stays as written."""
-    text = " ".join(text.translate(_CURLY).split()).rstrip(".:;! ")
-    text = _SINGLE_QUOTED.sub(r'"\1"', text)
+    text = _SINGLE_QUOTED.sub(r'"\1"', text.translate(_CURLY).strip()).rstrip(".:;! ")
     parts = re.split(r"(\"[^\"]*\")", text)
     for i in range(0, len(parts), 2):
-        segment = parts[i] if i else parts[i][:1].lower() + parts[i][1:]
+        segment = " ".join(parts[i].split())
+        segment = (
+            (" " if parts[i][:1].isspace() and i else "")
+            + segment
+            + (" " if parts[i][-1:].isspace() and i + 1 < len(parts) else "")
+        )
+        segment = segment if i else segment[:1].lower() + segment[1:]
         for pattern, replacement in _CONTRACTIONS:
             segment = pattern.sub(replacement, segment)
         parts[i] = segment
