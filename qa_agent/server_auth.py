@@ -158,3 +158,14 @@ async def assistant_run_options_only(
 
 auth.on.assistants.create(assistant_run_options_only)
 auth.on.assistants.update(assistant_run_options_only)
+
+
+@auth.on.threads.update
+async def no_state_writes(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsUpdate) -> None:
+    """A run's state is the agent's: a client that wrote it could fake a verdict or move the report.
+
+    Thread metadata may change (the server sends `metadata` then); a state write (`POST
+    /threads/{id}/state`, Studio's state editing) carries none and is refused. A paused run is
+    continued with `command={"resume": ...}`."""
+    if "metadata" not in value:
+        raise _refuse(403, "writing a run's state is refused: resume a paused run with command={'resume': ...}")
