@@ -17,6 +17,7 @@ from prompts import load
 from qa_agent.llm import chat_model, structured_call
 from qa_agent.planning.gherkin import GherkinError, Unmatched, compile_gherkin
 from qa_agent.planning.llm_planner import PlanRejected
+from qa_agent.planning.roles import without_roles
 
 
 class LineStep(BaseModel):
@@ -79,7 +80,10 @@ async def plan_unmatched_lines(
             if not errors:
                 try:
                     plan = compile_gherkin(
-                        summary.test_details, apps=summary.apps, steps_file=ctx.steps_file, resolved=resolved
+                        without_roles(summary.test_details),
+                        apps=summary.apps,
+                        steps_file=ctx.steps_file,
+                        resolved=resolved,
                     )
                 except GherkinError as exc:
                     errors = [str(exc)]

@@ -28,5 +28,6 @@ def parse_roles(text: str) -> dict[int, str]:
 
 
 def without_roles(text: str) -> str:
-    """The test details without their role lines (they are not steps)."""
-    return "\n".join(line for line in text.splitlines() if not _ROLE.match(line))
+    """The test details with their role lines blanked (they are not steps); line numbers stay those
+    of the ticket, so a problem is reported on the line its author sees."""
+    return "\n".join("" if _ROLE.match(line) else line for line in text.splitlines())

@@ -1,5 +1,7 @@
 """Role lines name the account each user must be; steps that merely start like one are not roles."""
 
+import pytest
+
 from qa_agent.planning.roles import parse_roles, without_roles
 
 DETAILS = """@package:com.example.ptt
@@ -20,3 +22,14 @@ def test_role_lines_are_parsed_and_removed_from_the_steps() -> None:
     rest = without_roles(DETAILS)
     assert "Alice" not in rest and "Dave" not in rest
     assert "Given user1 is on the home screen" in rest and "When user1 opens the app" in rest
+
+
+def test_role_lines_are_blanked_so_problems_keep_the_tickets_line_numbers() -> None:
+    from qa_agent.planning.gherkin import GherkinError, compile_gherkin
+    from qa_agent.planning.roles import without_roles
+
+    text = (
+        'user1: Alice\nuser2: Bob\nFeature: f\n  Scenario: s\n    Given user1 opens the app\n    Thne user1 sees "X"\n'
+    )
+    with pytest.raises(GherkinError, match="line 6: not a step"):
+        compile_gherkin(without_roles(text))
