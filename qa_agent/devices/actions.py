@@ -36,6 +36,7 @@ from qa_agent.devices.calls import (
 from qa_agent.devices.elements import (
     MATCH_MODES,
     Element,
+    SlowRegex,
     describe_all,
     find_matches,
     near_misses,
@@ -203,11 +204,13 @@ class LaneDriver:
         """Poll the element list inside the window [start, start + timeout_s] (monotonic clock) until
         `predicate` returns something truthy.
 
-        Each poll is capped at the time left in the window, so every observation that counts was
-        taken inside it; a poll the device does not answer in time, or answers with a transient
-        error, is no observation. A "no" is conclusive only if an observation ended within the
-        window's last `cover` seconds: a device that hung through the end of the window showed us
-        nothing about it. Polls quickly at first and backs off to MAX_POLL_INTERVAL_S.
+        Only observations that began and ended inside the window count: each poll is capped at the
+        time left, and an answer that comes late anyway (a reconnect, a slow device) is dropped, since
+        the screen it shows may be from after the deadline. A "no" is conclusive only if an
+        observation *began* within the window's last `cover` seconds (a listing may capture the
+        screen as soon as it starts), so the last poll is timed to start in that stretch and end
+        before the deadline, judging by how long listings took so far. Polls quickly at first and
+        backs off to MAX_POLL_INTERVAL_S.
         """
         tool = "mobile_list_elements_on_screen"
         opened = time.monotonic() if start is None else start
@@ -216,15 +219,21 @@ class LaneDriver:
         interval = self.ctx.poll_interval_s
         call_timeout = step.timeout_s or self.ctx.step_default_timeout_s
         elements: list[Element] = []
-        last_end: float | None = None
+        covered = False
+        took = 0.0  # the longest listing so far
         seen = (0.0, 0.0)
         trouble = ""
         while (left := deadline - time.monotonic()) > MIN_LOOK_S:
             began = time.monotonic()
             outcome = await self.call(tool, {}, step, timeout_s=min(left, call_timeout), attempts=1)
+            ended = time.monotonic()
             if outcome.ok and not outcome.unconfirmed:
-                last_end = time.monotonic()
-                seen = (began - opened, last_end - opened)
+                if ended > deadline:
+                    trouble = f"the last answer came {ended - deadline:.1f}s after the window closed"
+                    break
+                took = max(took, ended - began)
+                covered = covered or began >= deadline - cover
+                seen = (began - opened, ended - opened)
                 self.last_elements_text = outcome.text
                 self.last_elements = elements = parse_elements(outcome.text)
                 found = predicate(elements)
@@ -234,12 +243,17 @@ class LaneDriver:
                 trouble = outcome.text.strip()[:300]
             else:
                 self._raise_for(tool, outcome)
-            await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            now = time.monotonic()
+            next_start = now + min(interval, max(0.0, deadline - now))
+            if not covered:
+                # the covering look: as late as possible, early enough to end inside the window
+                last_start = deadline - min(cover, max(took * 1.25, MIN_LOOK_S))
+                if next_start + took * 1.25 > last_start:
+                    next_start = max(now, last_start)
+            await asyncio.sleep(max(0.0, next_start - now))
             interval = min(interval * 1.5, max(MAX_POLL_INTERVAL_S, self.ctx.poll_interval_s))
-        covered = last_end is not None and deadline - last_end <= cover
         if not covered and not trouble:
-            gap = "no observation" if last_end is None else f"no observation in its last {cover:g}s"
-            trouble = f"{gap}: the device was too slow or late"
+            trouble = f"no observation began in its last {cover:g}s and ended in time: the device was too slow or late"
         return Look(None, elements, covered, trouble, seen)
 
     def inconclusive(self, what: str, window_s: float, look: Look) -> StepFailed:
@@ -325,6 +339,24 @@ def _closest(elements: list[Element], query: str) -> str:
     return f"; closest: {describe_all(near)}" if near else ""
 
 
+async def _absent_throughout(
+    d: LaneDriver, step: Step, what: str, text: str, mode: str, window_s: float, start: float
+) -> str:
+    """A concurrent "does not see": the text must stay away for the whole window (while the other
+    lane acts), so one early absence proves nothing; any sighting inside the window is a failure."""
+    look = await d.observe(step, window_s, lambda els: find_matches(els, text, mode), start=start)
+    if look.found:
+        raise StepFailed(
+            "failed",
+            "app_defect",
+            f"{what} visible while step {step.args['during']} acted: {describe_all(look.found[:3])} "
+            f"{look.when(window_s)}",
+        )
+    if not look.covered:
+        raise d.inconclusive(f"{what} absent throughout", window_s, look)
+    return f"{what} absent throughout the {window_s:g}s window {look.when(window_s)}"
+
+
 async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
     a = step.args
     text = str(a["text"])
@@ -347,11 +379,13 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
             ) from None
         if start is None:
             raise StepFailed("skipped", "none", f"skipped: step {other}, which this check watches, did not act")
+    what = f"{text!r} ({mode} match)"
+    if not want and start is not None:
+        return await _absent_throughout(d, step, what, text, mode, window_s=timeout, start=start)
     if want:
         look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
     else:
         look = await d.observe(step, timeout, lambda els: not find_matches(els, text, mode), start=start)
-    what = f"{text!r} ({mode} match)"
     if not look.found and not look.covered:
         raise d.inconclusive(f"{what} {'visible' if want else 'absent'}", timeout, look)
     if want and look.found:
@@ -444,6 +478,8 @@ async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> 
         message = await _perform(d, step, attempt)
     except StepFailed as exc:
         status, error_class, message = exc.status, exc.error_class, exc.message
+    except SlowRegex as exc:
+        status, error_class, message = "blocked", "plan_defect", str(exc)
     except (KeyError, ValueError, TypeError, re.error) as exc:
         status, error_class, message = "blocked", "plan_defect", f"malformed step arguments: {exc!r}"
     finally:

@@ -6,6 +6,7 @@ import json
 import re
 import unicodedata
 
+import regex
 from pydantic import BaseModel
 
 _JSON_PREFIX = "Found these elements on screen:"
@@ -110,39 +111,74 @@ def _parse_json(payload: str) -> list[Element]:
 MATCH_MODES = ("exact", "contains", "regex")
 
 
+REGEX_TIMEOUT_S = 0.2  # a ticket's regex must not freeze the event loop (catastrophic backtracking)
+MAX_REGEX_CHARS = 300
+
+
+class SlowRegex(ValueError):
+    """A ticket's regex took too long on a screen text: a plan defect, never a verdict about the app."""
+
+
+def _shown(text: str) -> str:
+    """The text as a person reads it: composed accents, no invisible format characters (bidi
+    isolates Android puts around names, zero-width spaces, soft hyphens)."""
+    return "".join(c for c in unicodedata.normalize("NFC", text) if unicodedata.category(c) != "Cf")
+
+
 def fold(text: str) -> str:
-    """What a match ignores: case and runs of whitespace. Accents and punctuation count."""
-    return " ".join(text.casefold().split())
+    """What a match ignores: case, runs of whitespace and invisible characters. Accents and punctuation count."""
+    return unicodedata.normalize("NFC", " ".join(_shown(text).casefold().split()))
 
 
 def _loose(text: str) -> str:
     """Only to name near misses: accents, quotes and case ignored."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    folded = unicodedata.normalize("NFKD", _shown(text)).encode("ascii", "ignore").decode().casefold()
     return " ".join(re.sub(r"[^\w\s]", " ", folded).split())
 
 
 def _candidates(e: Element) -> list[str]:
-    """What an element is called: text, label (content-description), name, value, resource id
+    """What a tap target is called: text, label (content-description), name, value, resource id
     (whole, or the part after `:id/`)."""
     ids = [e.identifier, e.identifier.rsplit("/", 1)[-1]] if e.identifier else []
     return [*e.readable, *ids]
 
 
-def matches(e: Element, query: str, mode: str = "exact") -> bool:
-    """Whether `e` is what `query` names: its whole text, or part of it / a regex when the step says so."""
+def _regex_search(pattern: str, texts: list[str]) -> bool:
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise SlowRegex(f"the regex is longer than {MAX_REGEX_CHARS} characters")
+    for s in texts:
+        try:
+            if regex.search(pattern, _shown(s), flags=regex.IGNORECASE, timeout=REGEX_TIMEOUT_S):
+                return True
+        except TimeoutError:
+            raise SlowRegex(
+                f"the regex {pattern!r} took over {REGEX_TIMEOUT_S:g}s on {s[:80]!r}: make it simpler"
+            ) from None
+    return False
+
+
+def matches(e: Element, query: str, mode: str = "exact", *, ids: bool = False) -> bool:
+    """Whether `e` is what `query` names: its whole text, or part of it / a regex when the step says so.
+
+    Resource ids name tap targets (`ids=True`) but never prove what a person sees: an empty
+    TextView with id `error` is not the text "Error"."""
     if mode == "regex":  # partial modes read what a person reads, never resource ids
-        pattern = re.compile(query, re.IGNORECASE)
-        return any(pattern.search(s) for s in e.readable)
+        return _regex_search(query, e.readable)
     wanted = fold(query)
     if not wanted:
         return False
     if mode == "contains":
         return any(wanted in fold(s) for s in e.readable)
-    return any(fold(s) == wanted for s in _candidates(e))
+    return any(fold(s) == wanted for s in (_candidates(e) if ids else e.readable))
 
 
-def find_matches(elements: list[Element], query: str, mode: str = "exact") -> list[Element]:
-    return [e for e in elements if matches(e, query, mode)]
+def on_screen(e: Element) -> bool:
+    """Drawn with a size and at least partly inside the screen's top-left quadrant of coordinates."""
+    return e.width > 0 and e.height > 0 and e.x + e.width > 0 and e.y + e.height > 0
+
+
+def find_matches(elements: list[Element], query: str, mode: str = "exact", *, ids: bool = False) -> list[Element]:
+    return [e for e in elements if on_screen(e) and matches(e, query, mode, ids=ids)]
 
 
 def near_misses(elements: list[Element], query: str, limit: int = 3) -> list[Element]:
@@ -162,7 +198,7 @@ def near_misses(elements: list[Element], query: str, limit: int = 3) -> list[Ele
 def targets(elements: list[Element], query: str, mode: str = "exact") -> list[Element]:
     """Distinct tappable elements `query` names. A hit around another hit (a container and its
     button, which Android dumps list both) is one target: the innermost, the most specific."""
-    hits = [e for e in find_matches(elements, query, mode) if e.width > 0 and e.height > 0]
+    hits = find_matches(elements, query, mode, ids=True)
     out = []
     for i, e in enumerate(hits):
         # the same box twice: the later one (drawn on top, a child) is the target

@@ -70,7 +70,7 @@ def _add_case(out: _Plan, lines: list[Line], label: str, case: int, cold_starts:
             if compiled.concurrent and action in ASSERTION_ACTIONS and held_id:
                 if compiled.held is not None and driver != compiled.actions[compiled.held][0]:
                     args["during"] = held_id  # the holder's own lane checks after its hold, not during it
-                if action == "assert_visible" and hold is not None and "timeout_s" not in args:
+                if hold is not None and "timeout_s" not in args:  # a "does not see" holds for the whole hold
                     args["timeout_s"] = float(hold.get("duration_s", 1))
             step_id = f"S{len(out.steps) + 1}"
             held_id = step_id if i == compiled.held else held_id

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import regex
+
 from graph.context import Context
 from graph.state import ASSERTION_ACTIONS, SEMANTIC_ACTIONS, Plan, Step, TicketSummary
 from qa_agent.devices.calls import DEVICE_KEYS, PACKAGE_TOOLS, UNSAFE_TOOLS
-from qa_agent.devices.elements import MATCH_MODES
+from qa_agent.devices.elements import MATCH_MODES, MAX_REGEX_CHARS
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tap_text": ("target",),
@@ -126,9 +128,12 @@ def _match_errors(step: Step, where: str) -> list[str]:
     if mode not in MATCH_MODES:
         return [f"{where}: match must be one of {', '.join(MATCH_MODES)}, got {mode!r}"]
     if mode == "regex":
+        pattern = str(step.args.get("text" if step.action in ASSERTION_ACTIONS else "target") or "")
+        if len(pattern) > MAX_REGEX_CHARS:
+            return [f"{where}: a regular expression is at most {MAX_REGEX_CHARS} characters"]
         try:
-            re.compile(str(step.args.get("text" if step.action in ASSERTION_ACTIONS else "target") or ""))
-        except re.error as exc:
+            regex.compile(pattern)
+        except regex.error as exc:
             return [f"{where}: invalid regular expression: {exc}"]
     return []
 

@@ -19,7 +19,7 @@ import pytest
 from graph.context import load_context
 from qa_agent.runner import run_ticket
 from qa_agent.sim.process import simulator_process
-from tests.integration.test_bad_input import ticket_yaml, write_tickets
+from tests.tickets import ticket_yaml, write_tickets
 from tests.verdicts.lanes import DEVICE, lane, step, write_app
 
 pytestmark = pytest.mark.slow

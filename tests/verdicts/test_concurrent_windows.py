@@ -17,7 +17,7 @@ from graph.state import StepResult
 from qa_agent.runner import run_ticket
 from qa_agent.sim.process import simulator_process
 from tests.conftest import APPS
-from tests.integration.test_bad_input import ticket_yaml, write_tickets
+from tests.tickets import ticket_yaml, write_tickets
 from tests.verdicts.lanes import lane, step
 
 pytestmark = pytest.mark.slow
@@ -71,3 +71,21 @@ async def test_a_check_that_hears_nothing_of_its_action_is_inconclusive(tmp_path
         result = await step(d, "assert_visible", text="Talk", timeout_s=3, during="S1")
     assert (result.status, result.error_class) == ("blocked", "transient"), result.message
     assert result.message.startswith("inconclusive: 'Talk' is checked while step S1 acts, and nothing was heard")
+
+
+async def test_a_concurrent_does_not_see_must_hold_for_the_whole_window(jira_url: str, tmp_path: Path) -> None:
+    """One early absence proves nothing while the other lane acts: the banner that shows during the
+    hold fails the check (it used to pass on the first poll, taken before the press landed)."""
+    details = (
+        "@package:com.example.ptt\nuser1: Alice\nuser2: Bob\n"
+        "Scenario: nobody else is told who talks\n"
+        "  Given user1 opens the app\n  And user2 opens the app\n"
+        '  When user1 sees "Talk" within 10 seconds\n  And user2 sees "Ready" within 10 seconds\n'
+        '  Then while user1 holds "Talk" for 3 seconds, user2 does not see "Alice is talking"\n'
+    )
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("QUIET-1", details=details))
+    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+        ctx = load_context(tickets_dir=tickets, mobile_mcp_url=sim.url, report_root=tmp_path / "runs")
+        outcome = await asyncio.wait_for(run_ticket(ctx, "QUIET-1"), 180)
+    assert outcome.verdict.result == "failure", outcome.verdict.justification
+    assert "'Alice is talking' (exact match) visible while step" in outcome.verdict.justification
