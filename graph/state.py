@@ -100,7 +100,7 @@ class Plan(BaseModel):
     packages: dict[int, str] = Field(default_factory=dict)
     roles: dict[int, str] = Field(default_factory=dict, description="Who each user is (`user1 is Alice`)")
     cases: list[str] = Field(default_factory=list, description="Test case names when there are several")
-    source: Literal["gherkin", "llm", "replay"] = "gherkin"
+    source: Literal["gherkin", "llm", "replay", "edited"] = "gherkin"
     notes: str = ""
 
     def segments(self) -> list[list[Step]]:

@@ -68,6 +68,10 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     except ValidationError as exc:
         return {"verdict": blocked(f"the edited plan is not a plan: {exc.errors()[0]['msg']}", "plan_defect")}
     edited.drivers_needed = max([s.driver for s in edited.steps], default=1)
+    # The reviewer changes how the ticket is tested, not what it expects; and an edited plan is never
+    # stored for replay (a later run of the ticket must not inherit a hand-made pass).
+    edited.verifications = list(plan.verifications)
+    edited.source = "edited"
     packages = driver_packages(ctx, state["summary"], edited.drivers_needed)
     errors = validate_plan(
         edited,

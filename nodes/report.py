@@ -50,7 +50,12 @@ async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     if summary is not None:
         extra["summary_text"] = summary_text(summary, ctx.prompt_lang)
     plan = state.get("plan")
-    if verdict.result == "success" and plan is not None and plan.source != "replay" and state.get("fingerprint"):
+    if (
+        verdict.result == "success"
+        and plan is not None
+        and plan.source in ("gherkin", "llm")
+        and state.get("fingerprint")
+    ):
         saved = await asyncio.to_thread(
             save_plan, Path(ctx.report_root), state["fingerprint"], plan, state.get("ticket_key", ""), run_id
         )

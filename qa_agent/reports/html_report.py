@@ -108,9 +108,12 @@ def _meta(data: dict[str, Any]) -> str:
         rows.append(("test steps from", escape(steps_from)))
     plan = data.get("plan") or {}
     if plan:
-        source = {"gherkin": "Gherkin, compiled offline", "llm": "planned by the LLM", "replay": "replayed"}.get(
-            plan.get("source", ""), plan.get("source", "")
-        )
+        source = {
+            "gherkin": "Gherkin, compiled offline",
+            "llm": "planned by the LLM",
+            "replay": "replayed",
+            "edited": "edited by the reviewer",
+        }.get(plan.get("source", ""), plan.get("source", ""))
         notes = f" — {escape(plan['notes'])}" if plan.get("notes") else ""
         rows.append(("plan", escape(source) + notes))
         if len(plan.get("cases") or []) > 1:

@@ -46,13 +46,25 @@ async def test_approve_edit_and_reject(jira_url: str, sim: Any, tmp_path: Path) 
     acted = [a for a in await sim.actions() if a["tool"] != "mobile_list_available_devices"]
     assert acted == [], "nothing may run on a device before the plan is approved"
 
-    # the reviewer drops the last check and approves the rest
+    # the reviewer drops the last check and approves the rest: the ticket still expects what it
+    # expects, so the run cannot pass without that evidence; nor is the edited plan stored for replay
     plan["steps"] = plan["steps"][:-1]
     plan["verifications"] = plan["verifications"][:1]
     done = await resume_run(ctx, waiting.run_id, decision={"action": "edit", "plan": plan})
-    assert done.verdict.result == "success", done.verdict.justification
+    assert done.verdict.result == "blocked", done.verdict.justification
     assert "edited by the reviewer" in done.state["plan"].notes
+    assert done.state["plan"].source == "edited"
+    assert len(done.state["plan"].verifications) == 2
     assert len(done.state["results"]) == len(plan["steps"])
+
+    # an edited plan whose checks all hold passes, and a later plain run does not replay it
+    third = await run_ticket(ctx, "LOGIN-1")
+    assert third.waiting is not None
+    full = third.waiting["plan"] | {"verifications": []}  # the reviewer's own list is ignored
+    edited = await resume_run(ctx, third.run_id, decision={"action": "edit", "plan": full})
+    assert edited.verdict.result == "success", edited.verdict.justification
+    assert "plan_stored" not in json.loads((Path(edited.report_dir or "") / "report.json").read_text())
+    assert not (tmp_path / "plans").exists() or not list((tmp_path / "plans").iterdir())
 
     second = await run_ticket(ctx, "LOGIN-1")
     rejected = await resume_run(ctx, second.run_id, decision={"action": "reject", "reason": "wrong build"})
