@@ -27,8 +27,7 @@ SAFE_TOOLS: frozenset[str] = frozenset(
         "mobile_press_button",
         "mobile_swipe_on_screen",
         "mobile_type_keys",
-        "mobile_save_screenshot",
-        "mobile_take_screenshot",
+        "mobile_take_screenshot",  # not mobile_save_screenshot: it writes wherever `saveTo` says
         "mobile_set_orientation",
         "mobile_get_orientation",
         "mobile_get_foreground_app",

@@ -105,3 +105,18 @@ async def test_execution_keeps_a_step_on_its_lanes_device(tmp_path: Path) -> Non
             assert result.status == "passed", result.message
         actions = await two.actions()
     assert _launches(actions) == [("emulator-5554", "com.example.ptt")] * 2
+
+
+async def test_a_plan_cannot_write_a_screenshot_where_it_likes(jira_url: str, sim: Any, tmp_path: Path) -> None:
+    """mobile_save_screenshot writes wherever `saveTo` says; evidence is the agent's to place."""
+    target = tmp_path / "not-the-report-folder.png"
+    plan = ptt_plan()
+    plan["steps"].insert(
+        1, {"id": "X1", "driver": 1, "action": "tool", "args": {"name": "mobile_save_screenshot",
+            "args": {"saveTo": str(target)}}},
+    )  # fmt: skip
+    outcome = await _run_plan(plan, jira_url, sim, tmp_path)
+    assert outcome.verdict.result == "blocked"
+    assert "mobile_save_screenshot" in outcome.verdict.justification
+    assert not target.exists()
+    assert [a for a in await sim.actions() if a["tool"] == "mobile_save_screenshot"] == []
