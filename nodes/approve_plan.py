@@ -21,7 +21,7 @@ from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.world import world_of_this_process
-from qa_agent.planning.roles import parse_roles
+from qa_agent.planning.roles import RoleError, parse_roles
 from qa_agent.planning.validate import launchable_packages, validate_plan
 from qa_agent.resources import close_run
 from qa_agent.verdicts import blocked
@@ -88,7 +88,7 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
         drivers = assign_devices(
             state.get("devices", []), edited.drivers_needed, ctx.force_devices, packages, roles, accounts
         )
-    except NotEnoughDevices as exc:
+    except (NotEnoughDevices, RoleError) as exc:
         return {"verdict": blocked(str(exc))}
     edited.notes = (edited.notes + " (edited by the reviewer)").strip()
     return {"plan": edited, "drivers": drivers, "plan_approved": True} | seen

@@ -25,7 +25,7 @@ from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.llm_lines import plan_unmatched_lines
 from qa_agent.planning.llm_planner import PlanRejected, plan_with_llm
-from qa_agent.planning.roles import parse_roles, without_roles
+from qa_agent.planning.roles import RoleError, parse_roles, without_roles
 from qa_agent.planning.validate import launchable_packages, mark_cold_starts, validate_plan
 from qa_agent.verdicts import blocked
 
@@ -113,7 +113,10 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             "plan": plan,
             "verdict": blocked("invalid plan: " + "; ".join(errors), "plan_defect"),
         }
-    roles = {n: a for n, a in parse_roles(summary.test_details).items() if n <= plan.drivers_needed}
+    try:
+        roles = {n: a for n, a in parse_roles(summary.test_details).items() if n <= plan.drivers_needed}
+    except RoleError as exc:
+        return update | {"plan": plan, "verdict": blocked(str(exc), "plan_defect")}
     world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
     if world is not None:
         update["world"] = world

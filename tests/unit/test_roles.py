@@ -1,8 +1,10 @@
 """Role lines name the account each user must be; steps that merely start like one are not roles."""
 
+import re
+
 import pytest
 
-from qa_agent.planning.roles import parse_roles, without_roles
+from qa_agent.planning.roles import RoleError, parse_roles, without_roles
 
 DETAILS = """@package:com.example.ptt
 user1: Alice
@@ -33,3 +35,33 @@ def test_role_lines_are_blanked_so_problems_keep_the_tickets_line_numbers() -> N
     )
     with pytest.raises(GherkinError, match="line 6: not a step"):
         compile_gherkin(without_roles(text))
+
+
+def test_doc_strings_and_checks_are_not_roles() -> None:
+    details = "\n".join(
+        [
+            "Scenario: s",
+            "  Given user1 is Alice",
+            '  When user1 types into "Message":',
+            '    """',
+            "    user2: Bob",
+            '    """',
+            '  Then user2 sees "Hi"',
+            "  And user2 is offline",
+        ]
+    )
+    assert parse_roles(details) == {1: "Alice"}
+    rest = without_roles(details)
+    assert "    user2: Bob" in rest and "And user2 is offline" in rest
+
+
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        ("user1: Alice\nuser1: Bob\n", "user1 is both Alice (line 1) and Bob (line 2)"),
+        ("user1: Alice\nuser2: alice\n", "user1 and user2 are both alice (line 2)"),
+    ],
+)
+def test_conflicting_roles_are_refused(details: str, message: str) -> None:
+    with pytest.raises(RoleError, match=re.escape(message)):
+        parse_roles(details)
