@@ -80,6 +80,17 @@ def _check_body(method: str, headers: dict[str, str]) -> None:
         raise _refuse(403, f"request body of type {content_type or 'none'!r} refused: send application/json")
 
 
+_CRON_READS = ("/search", "/count")
+
+
+def _check_no_crons(scope: dict[str, Any], method: str) -> None:
+    """langgraph-api (0.16) stores a cron's run payload without calling the auth handlers, so a cron
+    could carry what a run may not: scheduled runs are refused (searching them stays open)."""
+    path = str(scope.get("path", "")).rstrip("/")
+    if method != "GET" and "/crons" in path and not path.endswith(_CRON_READS):
+        raise _refuse(403, "scheduled runs (crons) are not offered by this server: start runs from your scheduler")
+
+
 def _check_loopback(scope: dict[str, Any], headers: dict[str, str]) -> None:
     listening = urlsplit(os.environ.get("LANGGRAPH_API_URL", "")).hostname
     if not _is_loopback(listening):
@@ -107,6 +118,7 @@ async def authenticate(scope: dict[str, Any], method: str, authorization: str | 
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     _check_origin(scope, headers)
     _check_body(method, headers)
+    _check_no_crons(scope, method)
     token = os.environ.get("QA_SERVER_TOKEN", "")
     if token:
         _check_token(token, authorization)
@@ -130,10 +142,10 @@ def _context_problems(where: str, context: Any) -> list[str]:
     return []
 
 
-@auth.on.threads.create_run
-async def run_options_only(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> None:
-    kwargs = value.get("kwargs") or {}
-    # With no `context`, the server takes the run's context from `config.configurable`: both land here.
+def _run_problems(kwargs: dict[str, Any]) -> list[str]:
+    """What a run's payload may not carry: context keys that are not run options (the server has
+    already merged `config.configurable` into `context`), input keys the graph does not take, command
+    fields other than `resume`."""
     problems = _context_problems("context", kwargs.get("context"))
     run_input = kwargs.get("input")
     if isinstance(run_input, dict) and (extra := sorted(set(run_input) - INPUT_KEYS)):
@@ -141,7 +153,12 @@ async def run_options_only(ctx: Auth.types.AuthContext, value: Auth.types.RunsCr
     command = kwargs.get("command")
     if isinstance(command, dict) and (extra := sorted(k for k, v in command.items() if k != "resume" and v)):
         problems.append(f"command field(s) {', '.join(extra)} refused: a command may only resume a run")
-    if problems:
+    return problems
+
+
+@auth.on.threads.create_run
+async def run_options_only(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> None:
+    if problems := _run_problems(value.get("kwargs") or {}):
         raise _refuse(403, "run refused: " + "; ".join(problems))
 
 

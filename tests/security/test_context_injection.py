@@ -74,6 +74,26 @@ async def test_an_assistant_cannot_carry_deployment_settings(server: Server, cap
     assert capture.requests == []
 
 
+async def test_a_cron_cannot_carry_deployment_settings(server: Server, capture: Capture) -> None:
+    """A cron stores a run the server starts later, and this langgraph-api stores it without asking the
+    auth handlers: crons are refused outright."""
+    client = get_client(url=server.url)
+    hostile = {"mobile_mcp_command": "/bin/sh", "llm_base_url": f"{capture.url}/v1"}
+    thread = await client.threads.create()
+    attempts = [
+        lambda: client.crons.create("qa", schedule="* * * * *", input={"ticket_key": "LOGIN-1"}, context=hostile),
+        lambda: client.crons.create_for_thread(
+            thread["thread_id"], "qa", schedule="* * * * *", config={"configurable": hostile}
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await attempt()
+        assert refused.value.response.status_code == 403, refused.value.response.text
+        assert "crons) are not offered" in refused.value.response.json()["detail"]
+    assert capture.url not in json.dumps(await client.crons.search(limit=100), default=str)
+
+
 async def test_a_key_in_context_is_refused_and_not_readable_back(server: Server) -> None:
     detail = await _refused(server, context={"llm_api_key": CLIENT_KEY, "openai_api_key": CLIENT_KEY})
     assert "llm_api_key, openai_api_key cannot be set by a client" in detail
