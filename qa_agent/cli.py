@@ -24,7 +24,7 @@ from rich.table import Table
 
 from graph.context import ConfigError, Context, load_context
 from qa_agent.keys import InvalidKey, parse_key
-from qa_agent.progress import ProgressPrinter
+from qa_agent.progress import ProgressPrinter, heading, output_console
 from qa_agent.runner import RunBusy, RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
 USAGE_ERROR = 3
@@ -109,7 +109,7 @@ def _keys(console: Console, texts: Sequence[str | None]) -> list[str] | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     overrides: dict[str, object] = {}
     if args.approve:
         overrides["approve_plan"] = True
@@ -142,7 +142,7 @@ async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutc
         console.print(f"embedded Jira MCP server: {jira.url}")
         run_ctx = ctx.model_copy(update={"jira_mcp_url": jira.url})
         for key in keys:
-            console.rule(f"[bold]{key}")
+            heading(console, f"[bold]{key}[/bold]")
             outcome = await run_ticket(run_ctx, key, on_event=ProgressPrinter(console))
             _print_outcome(console, outcome)
             outcomes.append(outcome)
@@ -150,7 +150,7 @@ async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutc
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     ctx = _context(console)
     if ctx is None:
         return USAGE_ERROR
@@ -190,13 +190,13 @@ def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     ctx = _context(console)
     return USAGE_ERROR if ctx is None else _continue(console, ctx, args.run_id)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     ctx = _context(console)
     if ctx is None:
         return USAGE_ERROR
@@ -213,7 +213,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     ctx = _context(console)
     if ctx is None:
         return USAGE_ERROR
@@ -232,7 +232,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from qa_agent.batch import JiraError, keys_for_jql, run_batch
 
-    console = Console(highlight=False)
+    console = output_console()
     overrides: dict[str, object] = {}
     if args.devices:
         overrides["sim_devices"] = args.devices

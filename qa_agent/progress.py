@@ -15,6 +15,26 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+# Wide enough that no line of a run is ever cut: CI logs and pipes keep ids and paths whole.
+_UNWRAPPED_WIDTH = 10_000
+
+
+def output_console() -> Console:
+    """The console for a command's output: a terminal's own width, else lines that never wrap."""
+    console = Console(highlight=False)
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, soft_wrap=True, width=_UNWRAPPED_WIDTH)
+
+
+def heading(console: Console, text: str) -> None:
+    """A rule across a terminal; elsewhere a short line (a rule as wide as the log is noise)."""
+    if console.is_terminal:
+        console.rule(text)
+    else:
+        console.print(f"── {text} ──")
+
+
 _STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "skipped": "dim"}
 _COLORS = ["cyan", "magenta", "blue", "bright_green", "bright_yellow", "bright_cyan", "bright_magenta", "white"]
 
@@ -32,7 +52,7 @@ class ProgressPrinter:
     """Callable progress sink; use as a context manager to get the live table at a terminal."""
 
     def __init__(self, console: Console | None = None, *, live: bool | None = None) -> None:
-        self.console = console or Console(highlight=False)
+        self.console = console or output_console()
         self.lanes: dict[int, _Lane] = {}
         self.segment = ""
         self._live_wanted = self.console.is_terminal if live is None else live

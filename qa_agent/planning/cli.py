@@ -23,6 +23,7 @@ from qa_agent.jira_client import JiraError, fetch_issue
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.steps import StepsFileError, load_library
 from qa_agent.planning.validate import validate_plan
+from qa_agent.progress import output_console
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 
 USAGE_ERROR = 3
@@ -30,7 +31,7 @@ PROBLEMS = 2
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     try:
         ctx = load_context()
         library = load_library(ctx.steps_file)
@@ -79,7 +80,7 @@ def _print_plan(console: Console, plan: Plan) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     try:
         ctx = load_context()
         ticket = _ticket(ctx, args.ticket)
