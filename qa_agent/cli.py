@@ -14,7 +14,8 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ def _ask_decision(console: Console, waiting: dict[str, Any]) -> dict[str, Any]:
 
 def _settle(console: Console, ctx: Context, outcome: RunOutcome) -> RunOutcome:
     """Answer plan approvals at the prompt (interactive) until the run ends."""
+    run_id = outcome.run_id
     while outcome.waiting is not None:
         _print_plan(console, outcome.waiting)
         if not sys.stdin.isatty():
@@ -76,8 +78,14 @@ def _settle(console: Console, ctx: Context, outcome: RunOutcome) -> RunOutcome:
             )
             return outcome
         decision = _ask_decision(console, outcome.waiting)
-        outcome = asyncio.run(resume_run(ctx, outcome.run_id, on_event=ProgressPrinter(console), decision=decision))
+        outcome = _live(console, partial(resume_run, ctx, run_id, decision=decision))
     return outcome
+
+
+def _live(console: Console, run: Callable[..., Coroutine[Any, Any, RunOutcome]]) -> RunOutcome:
+    """`run(on_event=...)` with the live per-driver view at a terminal, in every command that drives a run."""
+    with ProgressPrinter(console) as progress:
+        return asyncio.run(run(on_event=progress))
 
 
 def _print_outcome(console: Console, outcome: RunOutcome) -> None:
@@ -143,7 +151,8 @@ async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutc
         run_ctx = ctx.model_copy(update={"jira_mcp_url": jira.url})
         for key in keys:
             heading(console, f"[bold]{key}[/bold]")
-            outcome = await run_ticket(run_ctx, key, on_event=ProgressPrinter(console))
+            with ProgressPrinter(console) as progress:
+                outcome = await run_ticket(run_ctx, key, on_event=progress)
             _print_outcome(console, outcome)
             outcomes.append(outcome)
     return outcomes
@@ -180,10 +189,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None) -> int:
     """Resume a run (answering a waiting plan with `decision`), then settle and print it."""
     try:
-        outcome = asyncio.run(resume_run(ctx, run_id, on_event=ProgressPrinter(console), decision=decision))
+        outcome = _live(console, partial(resume_run, ctx, run_id, decision=decision))
     except (UnknownRun, RunBusy) as exc:
         console.print(f"[red]usage error:[/red] {escape(str(exc))}")
         return USAGE_ERROR
+    if outcome.finished_before:
+        nothing = "nothing to approve" if decision is not None else "nothing to resume"
+        console.print(f"run {run_id} is already finished ({outcome.verdict.result}): {nothing}")
+        _print_outcome(console, outcome)
+        # A decision on a finished run was not applied: a script must not take it for done.
+        return USAGE_ERROR if decision is not None else outcome.exit_code
     outcome = _settle(console, ctx, outcome)
     _print_outcome(console, outcome)
     return outcome.exit_code

@@ -55,6 +55,7 @@ class ProgressPrinter:
         self.console = console or output_console()
         self.lanes: dict[int, _Lane] = {}
         self.segment = ""
+        self.attempt = 0
         self._live_wanted = self.console.is_terminal if live is None else live
         self._live: Live | None = None
 
@@ -111,6 +112,11 @@ class ProgressPrinter:
                 f"{event['passed']} passed, {event['not_passed']} not passed[/dim]"
             )
             return
+        attempt = int(event.get("attempt", 0))
+        if attempt > self.attempt:  # a replan, a rerun or a restart on resume: a new round of every lane
+            self.attempt = attempt
+            self.lanes.clear()
+            self._print(f"[bold]── attempt {attempt + 1} ──[/bold]")
         driver = int(event.get("driver", 0))
         lane = self.lanes.setdefault(driver, _Lane())
         lane.device = str(event.get("device", lane.device))

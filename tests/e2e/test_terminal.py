@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import re
+import signal
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.test_resume import _read_until
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "qa_agent.cli"]
@@ -42,3 +46,74 @@ async def test_piped_output_keeps_ids_and_paths_whole(jira_url: str, tmp_path: P
     assert shots and all(Path(shot).is_file() for shot in shots)
     # Every event is one line: a step's start names its action and arguments on the same line.
     assert re.search(r"^driver 2 \S+ ▶ S6 assert_visible\(.*during='S5'\)$", out, re.M), out
+
+
+async def _cli_on_a_terminal(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:
+    """The command with its stdout on a pseudo-terminal, as a person at a terminal sees it."""
+    leader, follower = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, *args, env=env | {"COLUMNS": "200", "TERM": "xterm"}, cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = asyncio.get_running_loop().run_in_executor(None, drain)
+    code = await asyncio.wait_for(proc.wait(), 180)
+    await asyncio.wait_for(reader, 30)
+    os.close(leader)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+async def test_approval_flow_at_a_terminal_and_after_the_end(jira_url: str, tmp_path: Path) -> None:
+    env = _env(jira_url, tmp_path / "runs") | {"COLUMNS": "250"}
+    code, out = await _cli(env, tmp_path, "run", "LOGIN-1", "--approve")
+    assert code == 4, out
+    run_id = out.split("qa-agent approve ")[1].split()[0]
+    code, out = await _cli(env, tmp_path, "runs")
+    assert re.search(rf"{re.escape(run_id)}.*waiting for approval", out), out
+    # approve drives the run with the same live per-driver table as run (only drawn at a terminal).
+    code, out = await _cli_on_a_terminal(env, tmp_path, "approve", run_id)
+    assert code == 0, out
+    assert "last result" in out and "not passed" in out, out
+    # A finished run: approve and resume say so (approving it again is not applied: exit 3).
+    code, out = await _cli(env, tmp_path, "approve", run_id, "--reject", "too late")
+    assert code == 3, out
+    assert f"run {run_id} is already finished (success): nothing to approve" in out
+    code, out = await _cli(env, tmp_path, "resume", run_id)
+    assert code == 0, out
+    assert f"run {run_id} is already finished (success): nothing to resume" in out
+
+
+async def test_a_driven_run_is_running_and_its_restart_has_a_heading(jira_url: str, tmp_path: Path) -> None:
+    env = _env(jira_url, tmp_path / "runs") | {"COLUMNS": "250"}
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "run", "PTT-1", env=env, cwd=tmp_path, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        run_id = (await _read_until(proc.stdout, r"^run (\S+) ", seen, 60)).group(1)
+        await _read_until(proc.stdout, r"▶ S5 long_press_text", seen, 90)
+        code, out = await _cli(env, tmp_path, "runs")
+        assert re.search(rf"{re.escape(run_id)}.*running", out), out
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+    code, out = await _cli(env, tmp_path, "runs")
+    assert re.search(rf"{re.escape(run_id)}.*interrupted", out), out
+    # The resumed run restarts the attempt on the new simulated world: a heading says a new attempt began.
+    code, out = await _cli(env, tmp_path, "resume", run_id)
+    assert code == 0, out
+    assert "── attempt 2 ──" in out
+    assert "── attempt 1" not in out
