@@ -25,11 +25,10 @@ from rich.table import Table
 
 from graph.context import ConfigError, Context, load_context
 from qa_agent.keys import InvalidKey, parse_key
-from qa_agent.progress import ProgressPrinter, heading, output_console
+from qa_agent.progress import VERDICT_STYLE, ProgressPrinter, heading, output_console
 from qa_agent.runner import RunBusy, RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
 USAGE_ERROR = 3
-_VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
 
 
 def _print_plan(console: Console, waiting: dict[str, Any]) -> None:
@@ -92,7 +91,7 @@ def _print_outcome(console: Console, outcome: RunOutcome) -> None:
     if outcome.waiting is not None:
         return
     v = outcome.verdict
-    console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {escape(v.justification)}")
+    console.print(f"\n[{VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {escape(v.justification)}")
     for line in v.evidence[:10]:
         console.print(f"  • {escape(line)}")
     if outcome.report_dir:
@@ -177,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         results = o.state.get("results") or []
         table.add_row(
             str(o.state.get("ticket_key", "")),
-            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
+            f"[{VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
             str(len(results)),
             str(sum(r.tool_calls for r in results)),
             str(Path(o.report_dir or "-") / "report.html"),
@@ -238,7 +237,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for column in ("ticket", "status", "next", "updated"):
         table.add_column(column)
     for run in runs:
-        style = _VERDICT_STYLE.get(run.status, "bold")
+        style = VERDICT_STYLE.get(run.status, "bold")
         table.add_row(run.run_id, run.ticket_key, f"[{style}]{run.status}[/]", ", ".join(run.next_nodes), run.updated)
     console.print(table)
     return 0
@@ -267,7 +266,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
         console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
         return USAGE_ERROR
     console.print(f"batch of {len(keys)} ticket(s): {escape(', '.join(keys))}")  # JQL keys are Jira's text
-    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
+    progress = ProgressPrinter(console, live=False)  # many runs at once: their steps would interleave
+
+    def batch_events(event: dict[str, Any]) -> None:
+        if str(event.get("event", "")).startswith("batch_"):
+            progress(event)
+
+    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=batch_events))
     table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
     for column in ("ticket", "verdict", "devices", "steps", "report"):
         table.add_column(column, overflow="fold")
@@ -275,7 +280,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         drivers = o.state.get("drivers") or []
         table.add_row(
             escape(str(o.state.get("ticket_key", ""))),
-            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
+            f"[{VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
             ", ".join(d.device for d in drivers),
             str(len(o.state.get("results") or [])),
             str(Path(o.report_dir or "-") / "report.html"),

@@ -35,6 +35,7 @@ def heading(console: Console, text: str) -> None:
         console.print(f"── {text} ──")
 
 
+VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
 _STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "skipped": "dim"}
 _COLORS = ["cyan", "magenta", "blue", "bright_green", "bright_yellow", "bright_cyan", "bright_magenta", "white"]
 
@@ -104,6 +105,17 @@ class ProgressPrinter:
             return
         if kind == "run_resume":
             self._print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
+            return
+        if kind == "batch_progress":
+            self._print(
+                f"batch: {event['done']}/{event['total']} done · {event['running']} running · "
+                f"{event['waiting_for_devices']} waiting for devices · {event['not_started']} not started"
+            )
+            return
+        if kind == "batch_ticket_done":
+            style = VERDICT_STYLE.get(str(event["verdict"]), "bold")
+            where = f" · {event['report_dir']}/report.html" if event.get("report_dir") else ""
+            self._print(f"{escape(str(event['ticket_key']))} [{style}]{event['verdict']}[/{style}]{escape(where)}")
             return
         if kind == "barrier":
             self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"

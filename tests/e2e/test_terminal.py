@@ -117,3 +117,21 @@ async def test_a_driven_run_is_running_and_its_restart_has_a_heading(jira_url: s
     assert code == 0, out
     assert "── attempt 2 ──" in out
     assert "── attempt 1" not in out
+
+
+async def test_batch_shows_live_progress(jira_url: str, tmp_path: Path) -> None:
+    # Two devices and two tickets that need both: one of them must wait for devices.
+    env = _env(jira_url, tmp_path / "runs")
+    code, out = await _cli(env, tmp_path, "batch", "PTT-1", "PTT-2", "LOGIN-1", "--devices", "2")
+    assert code == 1, out
+    progress = re.findall(
+        r"^batch: (\d)/3 done · (\d) running · (\d) waiting for devices · (\d) not started$", out, re.M
+    )
+    assert progress, out
+    counts = [tuple(map(int, p)) for p in progress]
+    assert any(waiting >= 1 for _, _, waiting, _ in counts), out
+    assert counts[-1] == (3, 0, 0, 0), out
+    assert all(sum(c) == 3 for c in counts), out
+    for key, verdict in (("PTT-1", "success"), ("PTT-2", "failure"), ("LOGIN-1", "success")):
+        done = re.search(rf"^{key} {verdict} · (\S+/report\.html)$", out, re.M)
+        assert done and Path(done.group(1)).is_file(), out
