@@ -264,6 +264,11 @@ class Context(BaseSettings):
         return list(json.loads(self.mobile_mcp_args_json)) if self.mobile_mcp_args_json else []
 
     @property
+    def embedded_simulator(self) -> bool:
+        """No device server configured: the run starts the embedded simulator (QA_SIM_DEVICES phones)."""
+        return not (self.mobile_mcp_command or self.mobile_mcp_url)
+
+    @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url or self.openai_api_key)
 

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -290,8 +290,26 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return batch.exit_code
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 3, like every other usage or configuration error (2 means blocked)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa-agent", description="Autonomous mobile QA agent")
+    parser = _Parser(prog="qa-agent", description="Autonomous mobile QA agent")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="test one Jira ticket on the configured devices")
@@ -313,15 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
     approve.set_defaults(handler=cmd_approve)
 
     runs = sub.add_parser("runs", help="list recent runs and their state")
-    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--limit", type=_positive, default=20)
     runs.set_defaults(handler=cmd_runs)
 
     batch = sub.add_parser("batch", help="run many tickets concurrently over a pool of devices")
     batch.add_argument("keys", nargs="*", help="ticket keys")
     batch.add_argument("--jql", help="select tickets with JQL, e.g. 'labels = smoke ORDER BY key'")
-    batch.add_argument("--limit", type=int, default=100, help="at most this many tickets from --jql")
-    batch.add_argument("--concurrency", type=int, help="tickets at once (default: one per device)")
-    batch.add_argument("--devices", type=int, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
+    batch.add_argument("--limit", type=_positive, default=100, help="at most this many tickets from --jql")
+    batch.add_argument("--concurrency", type=_positive, help="tickets at once (default: one per device)")
+    batch.add_argument("--devices", type=_positive, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
     batch.set_defaults(handler=cmd_batch)
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")

@@ -111,10 +111,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add `steps` and `check` to the `qa-agent` command line."""
+    """Add `steps` and `check` (alias `plan`) to the `qa-agent` command line."""
     steps = sub.add_parser("steps", help="list every Gherkin step the library knows, with an example each")
     steps.set_defaults(handler=cmd_steps)
-    check = sub.add_parser("check", help="compile a ticket's test details without running anything")
+    check = sub.add_parser(
+        "check", aliases=["plan"], help="compile a ticket's test details without running anything (alias: plan)"
+    )
     check.add_argument("ticket", help="a ticket key (read from Jira), a ticket YAML file or a .feature file")
     check.add_argument("--json", metavar="PLAN.json", help="write the plan as JSON (for `qa-agent approve --edit`)")
     check.set_defaults(handler=cmd_check)

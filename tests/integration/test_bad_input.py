@@ -161,6 +161,20 @@ async def test_missing_tickets_folder_is_a_configuration_error(tmp_path: Path) -
     assert "unreachable" not in out
 
 
+@pytest.mark.parametrize("option", ["--concurrency", "--devices"])
+async def test_batch_refuses_zero(tmp_path: Path, option: str) -> None:
+    code, out = await _cli(tmp_path, "batch", "LOGIN-1", option, "0")
+    assert code == 3, out
+    assert f"argument {option}: must be 1 or more, got 0" in out
+
+
+async def test_not_enough_simulated_devices_names_qa_sim_devices(jira_url: str, tmp_path: Path) -> None:
+    outcome = await _run("PTT-1", tmp_path, jira_mcp_url=jira_url, sim_devices=1)
+    assert outcome.verdict.result == "blocked"
+    assert "the plan needs 2 devices, found 1" in outcome.verdict.justification
+    assert "the embedded simulator has QA_SIM_DEVICES=1: set it to 2 or more" in outcome.verdict.justification
+
+
 async def test_unreachable_jira_url_from_the_cli(tmp_path: Path) -> None:
     url = "http://127.0.0.1:9/mcp"
     code, out = await _cli(tmp_path, "run", "LOGIN-1", "--quiet", JIRA_MCP_URL=url)
