@@ -201,9 +201,9 @@ def load_ticket(path: Path) -> Ticket:
         if mark is None:
             raise TicketFileError(f"Ticket file {path} is not valid YAML: {exc}") from exc
         problem = getattr(exc, "problem", None) or "cannot be parsed"
-        start = getattr(exc, "context_mark", None)
-        if getattr(exc, "context", None) and start is not None:
-            problem += f" ({exc.context} that starts at line {start.line + 1})"  # type: ignore[attr-defined]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem = f"{problem} ({context} that starts at line {start.line + 1})"
         raise TicketFileError(
             f"Ticket file {path} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {problem}"
         ) from exc
