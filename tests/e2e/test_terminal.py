@@ -135,3 +135,11 @@ async def test_batch_shows_live_progress(jira_url: str, tmp_path: Path) -> None:
     for key, verdict in (("PTT-1", "success"), ("PTT-2", "failure"), ("LOGIN-1", "success")):
         done = re.search(rf"^{key} {verdict} · (\S+/report\.html)$", out, re.M)
         assert done and Path(done.group(1)).is_file(), out
+
+
+async def test_demo_shows_the_live_view_at_a_terminal(tmp_path: Path) -> None:
+    env = _env("", tmp_path / "runs")
+    env.pop("JIRA_MCP_URL")
+    code, out = await _cli_on_a_terminal(env, tmp_path, "demo", "LOGIN-1")
+    assert code == 0, out
+    assert "last result" in out and "not passed" in out, out
