@@ -238,6 +238,15 @@ class Context(BaseSettings):
         data.setdefault("driver_packages", packages)
         return data
 
+    @model_validator(mode="after")
+    def _embedded_jira_has_tickets(self) -> Context:
+        if self.jira_mcp_url is None and not self.tickets_dir.is_dir():
+            raise ValueError(
+                f"QA_TICKETS_DIR: the tickets folder {self.tickets_dir} does not exist "
+                "(the embedded Jira server serves its YAML files; or set JIRA_MCP_URL)"
+            )
+        return self
+
     @classmethod
     def model_json_schema(cls, by_alias: bool | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The run options only, by field name (`approve_plan`, not `APPROVE_PLAN`).
@@ -253,6 +262,11 @@ class Context(BaseSettings):
     @property
     def mobile_mcp_args(self) -> list[str]:
         return list(json.loads(self.mobile_mcp_args_json)) if self.mobile_mcp_args_json else []
+
+    @property
+    def embedded_simulator(self) -> bool:
+        """No device server configured: the run starts the embedded simulator (QA_SIM_DEVICES phones)."""
+        return not (self.mobile_mcp_command or self.mobile_mcp_url)
 
     @property
     def llm_enabled(self) -> bool:
@@ -271,7 +285,9 @@ class Context(BaseSettings):
 
 
 def _readable(exc: ValidationError) -> str:
-    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+    )
     return f"invalid configuration: {problems}"
 
 

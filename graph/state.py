@@ -155,6 +155,16 @@ class DriverAssignment(BaseModel):
     package: str | None = None
 
 
+class DeviceInfo(BaseModel):
+    """What the device server says about a device at discovery, for the report's header."""
+
+    id: str
+    name: str = ""
+    model: str = ""
+    platform: str = ""
+    os_version: str = ""
+
+
 class WorldIdentity(BaseModel):
     """What the run's steps act on, recorded at discovery and compared when a run resumes.
 
@@ -220,6 +230,7 @@ class QAState(TypedDict, total=False):
     ticket: Ticket
     summary: TicketSummary
     devices: list[str]
+    device_info: dict[str, DeviceInfo]
     device_tools: dict[str, dict[str, Any]]
     world: WorldIdentity
     drivers: list[DriverAssignment]
@@ -262,6 +273,7 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     StepResult,
     Verdict,
     DriverAssignment,
+    DeviceInfo,
     WorldIdentity,
     Attempt,
     Usage,

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context, context_of
 from graph.state import QAState
 from qa_agent.devices.calls import CallPolicy, SessionLost, call_tool, inject_arguments
-from qa_agent.devices.discovery import parse_device_ids
+from qa_agent.devices.discovery import parse_device_details, parse_device_ids
 from qa_agent.devices.owned import describe
 from qa_agent.devices.pool import pool_for
 from qa_agent.devices.sessions import tool_schemas
@@ -46,6 +46,11 @@ async def discover_devices(state: QAState, runtime: Runtime[Context]) -> dict[st
         last = outcome.text
         devices = parse_device_ids(outcome.text) if outcome.ok else []
         if devices:
-            return {"devices": devices, "device_tools": schemas, "world": await pool.world(devices)}
+            return {
+                "devices": devices,
+                "device_info": parse_device_details(outcome.text),
+                "device_tools": schemas,
+                "world": await pool.world(devices),
+            }
         await asyncio.sleep(0.5 * attempt)
     return {"verdict": blocked(f"no device connected ({pool.transport}); the server said: {last.strip()[:300]}")}

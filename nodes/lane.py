@@ -88,7 +88,13 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
     cursor = state.get("cursor", 0)
     step = state["steps"][cursor]
     write = get_stream_writer()
-    base = {"driver": state["driver"], "device": state["device"], "step": step.id, "action": step.action}
+    base = {
+        "driver": state["driver"],
+        "device": state["device"],
+        "step": step.id,
+        "action": step.action,
+        "attempt": state["attempt"],
+    }
     if state.get("stopped"):
         result = _not_run(state, step, "skipped", "skipped: an earlier step of this lane did not pass")
     elif (why := await interrupted_because(state, pool_for(state["run_id"], ctx))) is not None:

@@ -131,7 +131,11 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
-        return update | {"plan": plan, "verdict": blocked(str(exc))}
+        why = str(exc)
+        if ctx.embedded_simulator and len(devices) < plan.drivers_needed:
+            need = plan.drivers_needed
+            why += f"; the embedded simulator has QA_SIM_DEVICES={ctx.sim_devices}: set it to {need} or more"
+        return update | {"plan": plan, "verdict": blocked(why)}
     await _warm_up(ctx, state["run_id"], drivers)
     return update | {"plan": plan, "drivers": drivers}
 

@@ -72,6 +72,42 @@ async def _world(ctx: Context, batch_id: str) -> WorldIdentity:
         await close_pool(batch_id)
 
 
+class _Progress:
+    """`batch_progress` events: tickets done, running, waiting for devices, not started yet."""
+
+    def __init__(self, total: int, leaser: DeviceLeaser, on_event: ProgressFn | None) -> None:
+        self.total, self.leaser, self.on_event = total, leaser, on_event
+        self.running: set[str] = set()
+        self.finished = 0
+        self.last: tuple[int, ...] = ()
+
+    def started(self, run_id: str) -> None:
+        self.running.add(run_id)
+        self.changed()
+
+    def done(self, key: str, outcome: RunOutcome) -> None:
+        self.running.discard(outcome.run_id)
+        self.finished += 1
+        if self.on_event is not None:
+            self.on_event(
+                {"event": "batch_ticket_done", "ticket_key": key, "run_id": outcome.run_id,
+                 "verdict": outcome.verdict.result, "report_dir": outcome.report_dir}
+            )  # fmt: skip
+        self.changed()
+
+    def changed(self) -> None:
+        waiting = len(self.running & set(self.leaser.waiting))
+        counts = (self.finished, len(self.running) - waiting, waiting, self.total - self.finished - len(self.running))
+        if self.on_event is None or counts == self.last:
+            return
+        self.last = counts
+        done, running, waiting, queued = counts
+        self.on_event(
+            {"event": "batch_progress", "total": self.total, "done": done, "running": running,
+             "waiting_for_devices": waiting, "not_started": queued}
+        )  # fmt: skip
+
+
 async def run_batch(
     ctx: Context, keys: list[str], *, concurrency: int | None = None, on_event: ProgressFn | None = None
 ) -> BatchOutcome:
@@ -95,15 +131,20 @@ async def run_batch(
         # Leases already cap device use; the run limit only bounds open sessions and memory, and
         # should not make tickets that need no device (blocked early) queue behind the others.
         limit = asyncio.Semaphore(max(1, concurrency or 2 * len(devices) or 1))
+        progress = _Progress(len(keys), leaser, on_event)
+        leaser.on_change = progress.changed
 
         async def one(key: str, index: int) -> RunOutcome:
             # The key names the run folder only once it is known to be a key; fetch_ticket blocks a bad one.
             run_id = f"{batch_id}-{index:03d}" + (f"-{key}" if is_key(key) else "")
             async with limit:
+                progress.started(run_id)
                 try:
-                    return await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)
+                    outcome = await drive(graph, {"ticket_key": key}, ctx, run_id, on_event)
                 except Exception as exc:  # one broken run must not lose the others' verdicts
-                    return RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
+                    outcome = RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
+                progress.done(key, outcome)
+                return outcome
 
         outcomes = list(await asyncio.gather(*(one(k, i) for i, k in enumerate(keys, start=1))))
     await asyncio.to_thread(_write_batch_reports, folder, batch_id, outcomes)

@@ -2,276 +2,71 @@
 
 Exit codes of `run`: 0 success, 1 failure, 2 blocked, 3 usage or configuration error,
 4 waiting for a plan decision (APPROVE_PLAN without a terminal: see `qa-agent approve`).
+
+This module only parses: `--help` and usage errors answer at once. A command's module (and
+with it LangGraph and the graph) is imported when that command runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import shlex
-import subprocess
+import importlib
 import sys
-import tempfile
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from graph.context import ConfigError, Context, load_context
 from qa_agent.keys import InvalidKey, parse_key
-from qa_agent.progress import ProgressPrinter
-from qa_agent.runner import RunBusy, RunOutcome, UnknownRun, list_runs, resume_run, run_ticket
 
 USAGE_ERROR = 3
-_VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
+
+# Commands other modules register, by the module that does: imported only when named.
+_REGISTERED_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "jira": ("qa_agent.jira_server.cli", "embedded file-backed Jira MCP server"),
+    "sim": ("qa_agent.sim.cli", "simulated Android devices behind a mobile-mcp 1.0.4 compatible MCP server"),
+    "steps": ("qa_agent.planning.cli", "list every Gherkin step the library knows, with an example each"),
+    "check": (
+        "qa_agent.planning.cli",
+        "compile a ticket's test details without running anything (alias: plan)",
+    ),
+}
+_ALIASES = {"plan": "check"}
 
 
-def _print_plan(console: Console, waiting: dict[str, Any]) -> None:
-    plan = waiting.get("plan") or {}
-    devices = {d["driver"]: d["device"] for d in waiting.get("drivers") or []}
-    table = Table(title=f"plan for {waiting.get('ticket_key')} (attempt {int(waiting.get('attempt', 0)) + 1})")
-    for column in ("step", "driver", "action", "args", "barrier after"):
-        table.add_column(column, overflow="fold")
-    for step in plan.get("steps", []):
-        driver = f"{step['driver']} {devices.get(step['driver'], '')}".strip()
-        args = json.dumps(step.get("args") or {}, ensure_ascii=False)
-        table.add_row(step["id"], driver, step["action"], args, "yes" if step.get("barrier") else "")
-    console.print(table)
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 3, like every other usage or configuration error (2 means blocked)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def _ask_decision(console: Console, waiting: dict[str, Any]) -> dict[str, Any]:
-    while True:
-        answer = console.input("[bold]approve[/bold] (a), [bold]edit[/bold] (e) or [bold]reject[/bold] (r)? ").strip()
-        if answer[:1] in ("a", "y"):
-            return {"action": "approve"}
-        if answer[:1] == "r":
-            return {"action": "reject", "reason": console.input("why? ").strip() or "rejected at the prompt"}
-        if answer[:1] == "e":
-            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-                json.dump(waiting.get("plan"), handle, ensure_ascii=False, indent=2)
-            editor = os.environ.get("EDITOR")
-            if editor:
-                subprocess.run([*shlex.split(editor), handle.name], check=False)
-            else:
-                console.input(f"edit {handle.name}, save it, then press Enter ")
-            try:
-                return {"action": "edit", "plan": json.loads(Path(handle.name).read_text(encoding="utf-8"))}
-            except (OSError, json.JSONDecodeError) as exc:
-                console.print(f"[red]cannot read the edited plan:[/red] {escape(str(exc))}")
-
-
-def _settle(console: Console, ctx: Context, outcome: RunOutcome) -> RunOutcome:
-    """Answer plan approvals at the prompt (interactive) until the run ends."""
-    while outcome.waiting is not None:
-        _print_plan(console, outcome.waiting)
-        if not sys.stdin.isatty():
-            console.print(
-                f"[yellow]waiting for a plan decision[/yellow]: qa-agent approve {outcome.run_id} "
-                "[--edit PLAN.json | --reject REASON]"
-            )
-            return outcome
-        decision = _ask_decision(console, outcome.waiting)
-        outcome = asyncio.run(resume_run(ctx, outcome.run_id, on_event=ProgressPrinter(console), decision=decision))
-    return outcome
-
-
-def _print_outcome(console: Console, outcome: RunOutcome) -> None:
-    if outcome.waiting is not None:
-        return
-    v = outcome.verdict
-    console.print(f"\n[{_VERDICT_STYLE[v.result]}]{v.result.upper()}[/] {escape(v.justification)}")
-    for line in v.evidence[:10]:
-        console.print(f"  • {escape(line)}")
-    if outcome.report_dir:
-        console.print(f"report: {Path(outcome.report_dir) / 'report.html'}")
-
-
-def _context(console: Console, **overrides: object) -> Context | None:
+def _positive(text: str) -> int:
     try:
-        return load_context(**overrides)
-    except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {escape(str(exc))}")
-        return None
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
-def _keys(console: Console, texts: Sequence[str | None]) -> list[str] | None:
-    """Keys typed by a person: any bad one is a usage error (None) naming it."""
-    try:
-        return [parse_key(text) for text in texts]
-    except InvalidKey as exc:
-        console.print(f"[red]usage error:[/red] {escape(str(exc))}")
-        return None
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler `qa_agent.commands.<name>`, imported when it runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        code: int = getattr(importlib.import_module("qa_agent.commands"), name)(args)
+        return code
+
+    return handler
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    overrides: dict[str, object] = {}
-    if args.approve:
-        overrides["approve_plan"] = True
-    if args.report_dir:
-        overrides["report_root"] = Path(args.report_dir)
-    ctx = _context(console, **overrides)
-    if ctx is None:
-        return USAGE_ERROR
-    if not (args.key or ctx.ticket_key):
-        console.print("[red]usage error:[/red] give a ticket key (qa-agent run KEY) or set TICKET_KEY")
-        return USAGE_ERROR
-    keys = _keys(console, [args.key or ctx.ticket_key])
-    if keys is None:
-        return USAGE_ERROR
-    key = keys[0]
-    devices = ctx.mobile_mcp_command or ctx.mobile_mcp_url or "embedded simulator"
-    console.print(f"[bold]{key}[/bold] · devices: {devices}")
-    with ProgressPrinter(console, live=False if args.quiet else None) as progress:
-        outcome = asyncio.run(run_ticket(ctx, key, on_event=None if args.quiet else progress))
-    outcome = _settle(console, ctx, outcome)
-    _print_outcome(console, outcome)
-    return outcome.exit_code
+def _named_command(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
-async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutcome]:
-    from qa_agent.jira_server.process import jira_server_process
-
-    outcomes = []
-    async with jira_server_process(ctx.tickets_dir) as jira:
-        console.print(f"embedded Jira MCP server: {jira.url}")
-        run_ctx = ctx.model_copy(update={"jira_mcp_url": jira.url})
-        for key in keys:
-            console.rule(f"[bold]{key}")
-            outcome = await run_ticket(run_ctx, key, on_event=ProgressPrinter(console))
-            _print_outcome(console, outcome)
-            outcomes.append(outcome)
-    return outcomes
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    ctx = _context(console)
-    if ctx is None:
-        return USAGE_ERROR
-    if ctx.jira_mcp_url or ctx.mobile_mcp_command or ctx.mobile_mcp_url:
-        console.print("[yellow]demo uses the embedded servers; JIRA_MCP_URL / MOBILE_MCP_* are ignored[/yellow]")
-        ctx = ctx.model_copy(update={"jira_mcp_url": None, "mobile_mcp_command": None, "mobile_mcp_url": None})
-    keys = _keys(console, args.keys) if args.keys else sorted(p.stem for p in Path(ctx.tickets_dir).glob("*.yaml"))
-    if keys is None:
-        return USAGE_ERROR
-    outcomes = asyncio.run(_demo(ctx, keys, console))
-    table = Table(title="mobile-qa-agent demo")
-    for column in ("ticket", "verdict", "steps", "device calls", "report"):
-        table.add_column(column, overflow="fold")
-    for o in outcomes:
-        results = o.state.get("results") or []
-        table.add_row(
-            str(o.state.get("ticket_key", "")),
-            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
-            str(len(results)),
-            str(sum(r.tool_calls for r in results)),
-            str(Path(o.report_dir or "-") / "report.html"),
-        )
-    console.print(table)
-    return 0
-
-
-def _continue(console: Console, ctx: Context, run_id: str, decision: Any = None) -> int:
-    """Resume a run (answering a waiting plan with `decision`), then settle and print it."""
-    try:
-        outcome = asyncio.run(resume_run(ctx, run_id, on_event=ProgressPrinter(console), decision=decision))
-    except (UnknownRun, RunBusy) as exc:
-        console.print(f"[red]usage error:[/red] {escape(str(exc))}")
-        return USAGE_ERROR
-    outcome = _settle(console, ctx, outcome)
-    _print_outcome(console, outcome)
-    return outcome.exit_code
-
-
-def cmd_resume(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    ctx = _context(console)
-    return USAGE_ERROR if ctx is None else _continue(console, ctx, args.run_id)
-
-
-def cmd_approve(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    ctx = _context(console)
-    if ctx is None:
-        return USAGE_ERROR
-    decision: dict[str, Any] = {"action": "approve"}
-    if args.reject is not None:
-        decision = {"action": "reject", "reason": args.reject}
-    elif args.edit:
-        try:
-            decision = {"action": "edit", "plan": json.loads(Path(args.edit).read_text(encoding="utf-8"))}
-        except (OSError, json.JSONDecodeError) as exc:
-            console.print(f"[red]usage error:[/red] cannot read {args.edit}: {escape(str(exc))}")
-            return USAGE_ERROR
-    return _continue(console, ctx, args.run_id, decision)
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
-    ctx = _context(console)
-    if ctx is None:
-        return USAGE_ERROR
-    runs = asyncio.run(list_runs(ctx, args.limit))
-    table = Table(title=f"runs in {ctx.report_root}")
-    table.add_column("run id", overflow="fold")
-    for column in ("ticket", "status", "next", "updated"):
-        table.add_column(column)
-    for run in runs:
-        style = _VERDICT_STYLE.get(run.status, "bold")
-        table.add_row(run.run_id, run.ticket_key, f"[{style}]{run.status}[/]", ", ".join(run.next_nodes), run.updated)
-    console.print(table)
-    return 0
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    from qa_agent.batch import JiraError, keys_for_jql, run_batch
-
-    console = Console(highlight=False)
-    overrides: dict[str, object] = {}
-    if args.devices:
-        overrides["sim_devices"] = args.devices
-    ctx = _context(console, **overrides)
-    if ctx is None:
-        return USAGE_ERROR
-    keys = _keys(console, args.keys)
-    if keys is None:
-        return USAGE_ERROR
-    if args.jql:
-        try:
-            keys += asyncio.run(keys_for_jql(ctx, args.jql, args.limit))
-        except JiraError as exc:
-            console.print(f"[red]cannot search Jira:[/red] {escape(str(exc))}")
-            return USAGE_ERROR
-    if not keys:
-        console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
-        return USAGE_ERROR
-    console.print(f"batch of {len(keys)} ticket(s): {escape(', '.join(keys))}")  # JQL keys are Jira's text
-    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
-    table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
-    for column in ("ticket", "verdict", "devices", "steps", "report"):
-        table.add_column(column, overflow="fold")
-    for o in batch.outcomes:
-        drivers = o.state.get("drivers") or []
-        table.add_row(
-            escape(str(o.state.get("ticket_key", ""))),
-            f"[{_VERDICT_STYLE[o.verdict.result]}]{o.verdict.result}[/]",
-            ", ".join(d.device for d in drivers),
-            str(len(o.state.get("results") or [])),
-            str(Path(o.report_dir or "-") / "report.html"),
-        )
-    console.print(table)
-    console.print(f"junit: {batch.folder / 'junit.xml'}")
-    return batch.exit_code
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa-agent", description="Autonomous mobile QA agent")
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Every command; with `argv`, the commands of other modules only when `argv` names them."""
+    parser = _Parser(prog="qa-agent", description="Autonomous mobile QA agent")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="test one Jira ticket on the configured devices")
@@ -279,48 +74,64 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", help="where run folders go (default: QA_REPORT_DIR or ./runs)")
     run.add_argument("--quiet", action="store_true", help="no live progress")
     run.add_argument("--approve", action="store_true", help="pause after planning for approval (APPROVE_PLAN=1)")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=_command("cmd_run"))
 
     resume = sub.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id", help="the run id printed by `qa-agent run` (see `qa-agent runs`)")
-    resume.set_defaults(handler=cmd_resume)
+    resume.set_defaults(handler=_command("cmd_resume"))
 
     approve = sub.add_parser("approve", help="decide on a plan waiting for approval, and continue the run")
     approve.add_argument("run_id")
     group = approve.add_mutually_exclusive_group()
     group.add_argument("--edit", metavar="PLAN.json", help="run this edited plan instead")
     group.add_argument("--reject", metavar="REASON", help="reject the plan: the run ends blocked")
-    approve.set_defaults(handler=cmd_approve)
+    approve.set_defaults(handler=_command("cmd_approve"))
 
     runs = sub.add_parser("runs", help="list recent runs and their state")
-    runs.add_argument("--limit", type=int, default=20)
-    runs.set_defaults(handler=cmd_runs)
+    runs.add_argument("--limit", type=_positive, default=20)
+    runs.set_defaults(handler=_command("cmd_runs"))
 
     batch = sub.add_parser("batch", help="run many tickets concurrently over a pool of devices")
     batch.add_argument("keys", nargs="*", help="ticket keys")
     batch.add_argument("--jql", help="select tickets with JQL, e.g. 'labels = smoke ORDER BY key'")
-    batch.add_argument("--limit", type=int, default=100, help="at most this many tickets from --jql")
-    batch.add_argument("--concurrency", type=int, help="tickets at once (default: one per device)")
-    batch.add_argument("--devices", type=int, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
-    batch.set_defaults(handler=cmd_batch)
+    batch.add_argument("--limit", type=_positive, default=100, help="at most this many tickets from --jql")
+    batch.add_argument("--concurrency", type=_positive, help="tickets at once (default: one per device)")
+    batch.add_argument("--devices", type=_positive, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
+    batch.set_defaults(handler=_command("cmd_batch"))
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")
     demo.add_argument("keys", nargs="*", help="ticket keys (default: every example ticket)")
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=_command("cmd_demo"))
 
-    from qa_agent.jira_server.cli import register as register_jira
-    from qa_agent.planning.cli import register as register_planning
-    from qa_agent.sim.cli import register as register_sim
-
-    register_jira(sub)
-    register_sim(sub)
-    register_planning(sub)
+    named = None if argv is None else _named_command(argv)
+    named = _ALIASES.get(named or "", named)
+    wanted = {module for name, (module, _) in _REGISTERED_ELSEWHERE.items() if argv is None or name == named}
+    for module in dict.fromkeys(m for m, _ in _REGISTERED_ELSEWHERE.values()):
+        if module in wanted:
+            importlib.import_module(module).register(sub)
+    for name, (module, help_text) in _REGISTERED_ELSEWHERE.items():
+        if module not in wanted:  # listed in --help; its module is imported when it is named
+            sub.add_parser(name, help=help_text, aliases=[a for a, n in _ALIASES.items() if n == name])
     return parser
 
 
+def _typed_keys_refused(args: Any) -> bool:
+    """Keys typed on the command line are checked before a command's module loads (a fast usage error)."""
+    typed = [args.key] if args.command == "run" and args.key else list(getattr(args, "keys", None) or [])
+    for text in typed:
+        try:
+            parse_key(text)
+        except InvalidKey as exc:
+            print(f"usage error: {exc}")
+            return True
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args: Any = build_parser(argv).parse_args(argv)
+    if args.command in ("run", "batch", "demo") and _typed_keys_refused(args):
+        return USAGE_ERROR
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

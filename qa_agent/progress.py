@@ -15,6 +15,27 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+# Wide enough that no line of a run is ever cut: CI logs and pipes keep ids and paths whole.
+_UNWRAPPED_WIDTH = 10_000
+
+
+def output_console() -> Console:
+    """The console for a command's output: a terminal's own width, else lines that never wrap."""
+    console = Console(highlight=False)
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, soft_wrap=True, width=_UNWRAPPED_WIDTH)
+
+
+def heading(console: Console, text: str) -> None:
+    """A rule across a terminal; elsewhere a short line (a rule as wide as the log is noise)."""
+    if console.is_terminal:
+        console.rule(text)
+    else:
+        console.print(f"── {text} ──")
+
+
+VERDICT_STYLE = {"success": "bold green", "failure": "bold red", "blocked": "bold yellow"}
 _STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "skipped": "dim"}
 _COLORS = ["cyan", "magenta", "blue", "bright_green", "bright_yellow", "bright_cyan", "bright_magenta", "white"]
 
@@ -32,9 +53,10 @@ class ProgressPrinter:
     """Callable progress sink; use as a context manager to get the live table at a terminal."""
 
     def __init__(self, console: Console | None = None, *, live: bool | None = None) -> None:
-        self.console = console or Console(highlight=False)
+        self.console = console or output_console()
         self.lanes: dict[int, _Lane] = {}
         self.segment = ""
+        self.attempt = 0
         self._live_wanted = self.console.is_terminal if live is None else live
         self._live: Live | None = None
 
@@ -84,6 +106,17 @@ class ProgressPrinter:
         if kind == "run_resume":
             self._print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
             return
+        if kind == "batch_progress":
+            self._print(
+                f"batch: {event['done']}/{event['total']} done · {event['running']} running · "
+                f"{event['waiting_for_devices']} waiting for devices · {event['not_started']} not started"
+            )
+            return
+        if kind == "batch_ticket_done":
+            style = VERDICT_STYLE.get(str(event["verdict"]), "bold")
+            where = f" · {event['report_dir']}/report.html" if event.get("report_dir") else ""
+            self._print(f"{escape(str(event['ticket_key']))} [{style}]{event['verdict']}[/{style}]{escape(where)}")
+            return
         if kind == "barrier":
             self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"
             self._print(
@@ -91,6 +124,11 @@ class ProgressPrinter:
                 f"{event['passed']} passed, {event['not_passed']} not passed[/dim]"
             )
             return
+        attempt = int(event.get("attempt", 0))
+        if attempt > self.attempt:  # a replan, a rerun or a restart on resume: a new round of every lane
+            self.attempt = attempt
+            self.lanes.clear()
+            self._print(f"[bold]── attempt {attempt + 1} ──[/bold]")
         driver = int(event.get("driver", 0))
         lane = self.lanes.setdefault(driver, _Lane())
         lane.device = str(event.get("device", lane.device))

@@ -71,6 +71,23 @@ def _field(row: Any, name: str, index: int) -> Any:
     return row[name] if isinstance(row, dict) else row[index]
 
 
+def _alive(host: Any, pid: Any, beat: Any) -> bool:
+    return time.time() - float(beat) < STALE_AFTER_S and not _pid_gone(str(host), int(pid))
+
+
+async def running_runs(saver: Any) -> set[str]:
+    """The runs a live process is driving now (their lock is held)."""
+    store = _Store(saver)
+    await store.run(_CREATE)
+    rows, _ = await store.run("SELECT run_id, host, pid, heartbeat FROM qa_run_locks")
+    fields = ("run_id", "host", "pid", "heartbeat")
+    return {
+        str(run_id)
+        for run_id, host, pid, beat in ((_field(row, k, i) for i, k in enumerate(fields)) for row in rows)
+        if _alive(host, pid, beat)
+    }
+
+
 @contextlib.asynccontextmanager
 async def run_lock(saver: Any, run_id: str) -> AsyncIterator[None]:
     """Hold the run for this process while the block runs; RunBusy if another live process holds it."""
@@ -80,7 +97,7 @@ async def run_lock(saver: Any, run_id: str) -> AsyncIterator[None]:
     rows, _ = await store.run("SELECT owner, host, pid, heartbeat FROM qa_run_locks WHERE run_id = ?", (run_id,))
     if rows:
         held_by, host, pid, beat = (_field(rows[0], k, i) for i, k in enumerate(("owner", "host", "pid", "heartbeat")))
-        if time.time() - float(beat) < STALE_AFTER_S and not _pid_gone(str(host), int(pid)):
+        if _alive(host, pid, beat):
             raise RunBusy(f"run {run_id} is already running (process {pid} on {host}); wait for it to end or stop it")
         await store.run("DELETE FROM qa_run_locks WHERE run_id = ? AND owner = ?", (run_id, held_by))
     _, inserted = await store.run(

@@ -21,7 +21,7 @@ from graph.context import Context
 from graph.state import STATE_MODELS, InputState, Verdict
 from nodes.fetch_ticket import new_run_id
 from qa_agent.resources import run_resources
-from qa_agent.run_lock import RunBusy, run_lock
+from qa_agent.run_lock import RunBusy, run_lock, running_runs
 from qa_agent.verdicts import blocked
 
 EXIT_CODES = {"success": 0, "failure": 1, "blocked": 2}
@@ -36,6 +36,7 @@ class RunOutcome:
     report_dir: str | None
     state: dict[str, Any]
     waiting: dict[str, Any] | None = None  # the interrupt payload while a plan awaits a decision
+    finished_before: bool = False  # resume/approve found the run already over: nothing was run
 
     @property
     def exit_code(self) -> int:
@@ -160,7 +161,7 @@ async def resume_run(
         if not snapshot.next:
             values = dict(snapshot.values)
             verdict = values.get("verdict") or blocked("the run ended without a verdict")
-            return RunOutcome(run_id, verdict, values.get("report_dir"), values)
+            return RunOutcome(run_id, verdict, values.get("report_dir"), values, finished_before=True)
         if snapshot.interrupts and decision is None:
             return RunOutcome(
                 run_id, blocked("waiting for a decision on the plan"), None, dict(snapshot.values),
@@ -183,11 +184,17 @@ async def list_runs(ctx: Context, limit: int = 20) -> list[RunInfo]:
             config = item.config["configurable"]
             if not config.get("checkpoint_ns"):
                 latest.setdefault(config["thread_id"], str(item.checkpoint.get("ts", "")))
+        running = await running_runs(saver)
         runs: list[RunInfo] = []
         for thread_id, updated in sorted(latest.items(), key=lambda kv: kv[1], reverse=True)[:limit]:
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
             values = snapshot.values or {}
             verdict = values.get("verdict")
-            status = verdict.result if verdict is not None and not snapshot.next else "interrupted"
+            if thread_id in running:
+                status = "running"
+            elif not snapshot.next:
+                status = verdict.result if verdict is not None else "interrupted"
+            else:
+                status = "waiting for approval" if snapshot.interrupts else "interrupted"
             runs.append(RunInfo(thread_id, str(values.get("ticket_key", "")), status, updated, tuple(snapshot.next)))
     return runs

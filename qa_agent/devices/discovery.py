@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from graph.state import DriverAssignment
+from graph.state import DeviceInfo, DriverAssignment
+from qa_agent.devices.results import strip_control
 
 _ID_KEYS = ("id", "device", "device_id", "deviceId", "udid", "serial", "android_device_id", "name")
 _LEGACY_GROUP = re.compile(r"^(?:Android|iOS)[\w ]*?devices:\s*\[([^\]]*)\]", re.IGNORECASE | re.MULTILINE)
@@ -51,6 +52,38 @@ def _ids_from_json(payload: Any) -> list[str]:
                         ids.append(value.strip())
                         break
     return list(dict.fromkeys(ids))
+
+
+_INFO_CHARS = 80
+
+
+def _info_text(value: Any) -> str:
+    return strip_control(str(value)).strip()[:_INFO_CHARS] if isinstance(value, str | int | float) else ""
+
+
+def parse_device_details(text: str) -> dict[str, DeviceInfo]:
+    """Name, model, platform and OS version of each listed device, when the server says them
+    (1.0.x JSON answers do; the old text lines only give ids, and an id alone says nothing)."""
+    try:
+        payload: Any = json.loads(text.strip())
+    except json.JSONDecodeError:
+        return {}
+    while isinstance(payload, dict):
+        payload = next((payload[k] for k in ("devices", "result", "data", "items") if k in payload), None)
+    out: dict[str, DeviceInfo] = {}
+    for item in payload if isinstance(payload, list) else []:
+        if not isinstance(item, dict):
+            continue
+        ids = _ids_from_json([item])
+        if ids:
+            out[ids[0]] = DeviceInfo(
+                id=ids[0],
+                name=_info_text(item.get("name")),
+                model=_info_text(item.get("model")),
+                platform=_info_text(item.get("platform")),
+                os_version=_info_text(item.get("version") or item.get("os_version")),
+            )
+    return out
 
 
 class NotEnoughDevices(Exception):

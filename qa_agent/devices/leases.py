@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from qa_agent.devices.discovery import NotEnoughDevices, no_device_for
 
@@ -19,6 +20,16 @@ class DeviceLeaser:
         self._keys: dict[str, frozenset[str]] = {}  # isolation keys held per run (devices/isolation.py)
         self._changed = asyncio.Condition()
         self._queue: list[str] = []
+        self.on_change: Callable[[], None] | None = None  # a run started or stopped waiting, or released
+
+    @property
+    def waiting(self) -> list[str]:
+        """The runs waiting for devices, first come first."""
+        return list(self._queue)
+
+    def _changed_now(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     async def acquire(
         self,
@@ -64,11 +75,16 @@ class DeviceLeaser:
 
         async with self._changed:
             self._queue.append(run_id)
+            waits = not fits()
+            if waits:
+                self._changed_now()
             try:
                 await self._changed.wait_for(fits)
             finally:
                 self._queue.remove(run_id)
                 self._changed.notify_all()
+                if waits:
+                    self._changed_now()
             taken = [d for d in self._free if d in pinned]
             for account in sorted(wanted - {self.accounts.get(d) for d in taken}):
                 taken.append(next(d for d in self._free if d not in taken and self.accounts.get(d) == account))

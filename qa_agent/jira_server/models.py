@@ -160,12 +160,31 @@ class Ticket(_Strict):
         return int(self.key.split("-")[1])
 
 
-def _describe(error: ValidationError) -> str:
+def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line (1-based) of the deepest part of `loc` found in the YAML document."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if found is None:
+                break
+            line, node = found[0].start_mark.line + 1, found[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _describe(error: ValidationError, text: str) -> str:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
+        line = _line_of(root, tuple(item["loc"]))
+        lines.append(f"  {f'line {line}, ' if line else ''}{where}: {message}")
     return "\n".join(lines)
 
 
@@ -178,13 +197,22 @@ def load_ticket(path: Path) -> Ticket:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise TicketFileError(f"Ticket file {path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        if mark is None:
+            raise TicketFileError(f"Ticket file {path} is not valid YAML: {exc}") from exc
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem = f"{problem} ({context} that starts at line {start.line + 1})"
+        raise TicketFileError(
+            f"Ticket file {path} is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        ) from exc
     if not isinstance(data, dict):
         raise TicketFileError(f"Ticket file {path} must contain a YAML mapping (key, summary, ...)")
     try:
         return Ticket.model_validate(data)
     except ValidationError as exc:
-        raise TicketFileError(f"Ticket file {path} does not follow the ticket schema:\n{_describe(exc)}") from exc
+        raise TicketFileError(f"Ticket file {path} does not follow the ticket schema:\n{_describe(exc, text)}") from exc
 
 
 class _TicketDumper(yaml.SafeDumper):

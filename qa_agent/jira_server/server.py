@@ -75,7 +75,7 @@ def build_server(tools: JiraTools) -> Server[Any, Any]:
 
 def make_tools(tickets_dir: Path, base_url: str) -> JiraTools:
     store = TicketStore(tickets_dir)
-    store.snapshot()  # fail fast, naming the file, if a ticket is invalid
+    store.snapshot()  # fail fast if the tickets folder is missing (a broken file blocks only its ticket)
     return JiraTools(store, ServerConfig(base_url=base_url))
 
 

@@ -61,6 +61,8 @@ class TicketStore:
         self._cache_lock = threading.Lock()
         self._key_locks: dict[str, asyncio.Lock] = {}
         self._id_lock = threading.Lock()
+        # Files that do not load, by path: they block only their own ticket, never the others.
+        self.broken: dict[Path, TicketFileError] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -87,12 +89,18 @@ class TicketStore:
     def snapshot(self) -> list[StoredTicket]:
         """All tickets, freshly validated against disk, sorted by key; ids are stable per key set."""
         by_key: dict[str, tuple[Ticket, Path]] = {}
+        broken: dict[Path, TicketFileError] = {}
         for path in self._ticket_files():
-            ticket = self._load(path)
+            try:
+                ticket = self._load(path)
+            except TicketFileError as exc:
+                broken[path] = exc
+                continue
             if ticket.key in by_key:
                 other = by_key[ticket.key][1]
                 raise TicketFileError(f"Issue key {ticket.key} is defined twice: in {other} and in {path}")
             by_key[ticket.key] = (ticket, path)
+        self.broken = broken
         ordered = sorted(by_key.values(), key=lambda item: _key_order(item[0].key))
         return [StoredTicket(ticket, path, str(FIRST_ISSUE_ID + index)) for index, (ticket, path) in enumerate(ordered)]
 
@@ -100,6 +108,9 @@ class TicketStore:
         for stored in self.snapshot():
             if stored.ticket.key == key.upper():
                 return stored
+        for path, error in self.broken.items():
+            if path.stem.upper() == key.upper():  # KEY.yaml: the ticket asked for is the broken one
+                raise error
         raise IssueNotFound(key)
 
     # ------------------------------------------------------------------ writing

@@ -23,6 +23,7 @@ from qa_agent.jira_client import JiraError, fetch_issue
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
 from qa_agent.planning.steps import StepsFileError, load_library
 from qa_agent.planning.validate import validate_plan
+from qa_agent.progress import output_console
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
 
 USAGE_ERROR = 3
@@ -30,7 +31,7 @@ PROBLEMS = 2
 
 
 def cmd_steps(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     try:
         ctx = load_context()
         library = load_library(ctx.steps_file)
@@ -79,7 +80,7 @@ def _print_plan(console: Console, plan: Plan) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = output_console()
     try:
         ctx = load_context()
         ticket = _ticket(ctx, args.ticket)
@@ -110,10 +111,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add `steps` and `check` to the `qa-agent` command line."""
+    """Add `steps` and `check` (alias `plan`) to the `qa-agent` command line."""
     steps = sub.add_parser("steps", help="list every Gherkin step the library knows, with an example each")
     steps.set_defaults(handler=cmd_steps)
-    check = sub.add_parser("check", help="compile a ticket's test details without running anything")
+    check = sub.add_parser(
+        "check", aliases=["plan"], help="compile a ticket's test details without running anything (alias: plan)"
+    )
     check.add_argument("ticket", help="a ticket key (read from Jira), a ticket YAML file or a .feature file")
     check.add_argument("--json", metavar="PLAN.json", help="write the plan as JSON (for `qa-agent approve --edit`)")
     check.set_defaults(handler=cmd_check)

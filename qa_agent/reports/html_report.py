@@ -6,6 +6,7 @@ and every screenshot opens full size from its thumbnail."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from html import escape
 from pathlib import Path
@@ -56,6 +57,20 @@ def _rel(path: str | None, folder: Path) -> str | None:
         return path
 
 
+def _relative_text(text: str, folder: Path) -> str:
+    """Escaped text whose paths into the run folder are relative to the report and linked."""
+    roots = sorted({str(folder.resolve()), str(folder), os.path.abspath(folder)}, key=len, reverse=True)
+    pattern = re.compile("(?:" + "|".join(re.escape(r) for r in roots) + r")/([^\s\]\[\"'<>]+)")
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        rel = escape(match.group(1))
+        out.append(f'<a href="{rel}">{rel}</a>')
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
 def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
     if step and step.get("source") == "llm":
@@ -72,7 +87,7 @@ def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path
         f'<div class="step {escape(result["status"])}"><b>{escape(result["step_id"])}</b> '
         f"<code>{escape(result['action'])}</code> · {escape(result['status'])} · {duration:.2f}s "
         f"· {int(result.get('tool_calls', 0))} calls<div>{what}</div>"
-        f'<div class="msg">{escape(result.get("message", ""))}</div>{img}</div>'
+        f'<div class="msg">{_relative_text(result.get("message", ""), folder)}</div>{img}</div>'
     )
 
 
@@ -95,10 +110,42 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+def _browse_url(data: dict[str, Any]) -> str | None:
+    """The ticket's page in Jira, as the server's issue JSON gives it; only a plain web address."""
+    url = ((data.get("ticket") or {}).get("raw") or {}).get("browse_url")
+    return url if isinstance(url, str) and re.fullmatch(r"https?://[^\s\"'<>]+", url) else None
+
+
+def _devices(data: dict[str, Any]) -> str:
+    """Per driver: the device as the device server describes it, and the app under test."""
+    info = data.get("device_info") or {}
+    rows = []
+    for assignment in data.get("drivers") or []:
+        device = info.get(assignment["device"]) or {}
+        os_name = "Android" if device.get("platform", "android").lower() == "android" else device["platform"]
+        version = f"{os_name} {device['os_version']}" if device.get("os_version") else "not reported"
+        cells = (
+            f"driver {assignment['driver']}",
+            assignment["device"],
+            " · ".join(v for v in (device.get("name"), device.get("model")) if v) or "not reported",
+            version,
+            assignment.get("package") or "none named",
+            "not reported by the device server",
+        )
+        rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    if not rows:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in ("driver", "device", "name · model", "OS", "app package", "app version"))
+    return f'<table class="devices"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
 def _meta(data: dict[str, Any]) -> str:
     """When the run happened, where the plan came from, and the other files of the run."""
     results = data.get("results") or [r for a in data.get("history") or [] for r in a.get("results", [])]
     rows: list[tuple[str, str]] = []
+    key = escape(data.get("ticket_key", ""))
+    url = _browse_url(data)
+    rows.append(("ticket", f'<a class="ticket" href="{escape(url)}">{key}</a>' if url else key))
     if results:
         start = min(r["started_at"] for r in results)
         end = max(r["ended_at"] for r in results)
@@ -116,6 +163,9 @@ def _meta(data: dict[str, Any]) -> str:
         }.get(plan.get("source", ""), plan.get("source", ""))
         notes = f" — {escape(plan['notes'])}" if plan.get("notes") else ""
         rows.append(("plan", escape(source) + notes))
+        from_model = [st["id"] for st in plan.get("steps", []) if st.get("source") == "llm"]
+        if plan.get("source") != "llm":
+            rows.append(("steps from the model", escape(", ".join(from_model)) if from_model else "none"))
         if len(plan.get("cases") or []) > 1:
             outcomes = zip(plan["cases"], case_outcomes(data), strict=True)
             rows.append(("test cases", " · ".join(f"{escape(n)}: {escape(r)}" for n, (r, _) in outcomes)))
@@ -145,11 +195,13 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
         f'<div class="sub">run {escape(data.get("run_id", ""))} · {len(data.get("results") or [])} steps · '
         f"{data.get('stats', {}).get('device_tool_calls', 0)} device tool calls</div>",
         f'<div class="verdict {escape(result)}" id="verdict"><b>{escape(result)}</b> — '
-        f"{escape(verdict.get('justification', ''))}</div>",
+        f"{_relative_text(verdict.get('justification', ''), folder)}</div>",
         _meta(data),
+        _devices(data),
     ]
     if verdict.get("evidence"):
-        parts.append("<h2>Evidence</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in verdict["evidence"]) + "</ul>")
+        items = "".join(f"<li>{_relative_text(e, folder)}</li>" for e in verdict["evidence"])
+        parts.append(f"<h2>Evidence</h2><ul>{items}</ul>")
     expected = summary.get("expected_results") or []
     if expected:
         parts.append("<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>")

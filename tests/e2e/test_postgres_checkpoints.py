@@ -71,7 +71,7 @@ async def test_paused_run_is_resumed_from_postgres(postgres_dsn: str, jira_url: 
         assert paused.waiting is not None
         assert not (tmp_path / "checkpoints.sqlite").exists()  # the state went to Postgres
         listed = await list_runs(load_context(**overrides))
-        assert [(r.run_id, r.status) for r in listed] == [(paused.run_id, "interrupted")]
+        assert [(r.run_id, r.status) for r in listed] == [(paused.run_id, "waiting for approval")]
         # a fresh context and connection, as another process would have
         done = await resume_run(load_context(approve_plan=True, **overrides), paused.run_id, decision="approve")
     assert done.verdict.result == "success", done.verdict.justification

@@ -61,6 +61,27 @@ async def test_unknown_ticket_on_the_embedded_stdio_server(sim: Any, tmp_path: P
     assert str(tickets) in outcome.verdict.justification
 
 
+async def test_one_broken_ticket_file_blocks_only_that_ticket(sim: Any, tmp_path: Path) -> None:
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("OK-1", details="Given the user opens the app"))
+    (tickets / "BAD-1.yaml").write_text("key: BAD-1\nsummary: [unclosed\ndescription: x\n")
+    bad_schema = yaml.safe_dump(ticket_yaml("BAD-2")).replace("summary:", "summry:")
+    (tickets / "BAD-2.yaml").write_text(bad_schema)
+    summry_line = bad_schema.splitlines().index(next(x for x in bad_schema.splitlines() if x.startswith("summry:"))) + 1
+
+    broken = await _run("BAD-1", tmp_path, tickets_dir=tickets, mobile_mcp_url=sim.url)
+    assert broken.verdict.result == "blocked"
+    why = broken.verdict.justification
+    assert f"{tickets / 'BAD-1.yaml'} is not valid YAML: line 3" in why and "starts at line 2" in why, why
+    assert "unreachable" not in why
+    schema = await _run("BAD-2", tmp_path, tickets_dir=tickets, mobile_mcp_url=sim.url)
+    assert str(tickets / "BAD-2.yaml") in schema.verdict.justification
+    assert f"line {summry_line}, summry: Extra inputs are not permitted" in schema.verdict.justification
+    # The other tickets of the folder are served as usual.
+    fine = await _run("OK-1", tmp_path, tickets_dir=tickets, mobile_mcp_url=sim.url)
+    assert fine.state.get("ticket") is not None, fine.verdict.justification
+    assert "BAD-" not in fine.verdict.justification
+
+
 async def test_unknown_ticket_on_the_llm_path(jira_url: str, sim: Any, tmp_path: Path) -> None:
     async with ScriptedLLMServer([*jira_agent_rules("NOPE-404", PTT4_SUMMARY)], api_key=API_KEY) as llm:
         outcome = await _run("NOPE-404", tmp_path, jira_mcp_url=jira_url, mobile_mcp_url=sim.url, **_llm(llm))
@@ -130,6 +151,28 @@ async def test_malformed_mobile_mcp_args_json_is_a_configuration_error(
     assert code == 3, out
     assert "configuration error" in out and message in out
     assert not (tmp_path / "runs").exists()  # nothing started
+
+
+async def test_missing_tickets_folder_is_a_configuration_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-tickets"
+    code, out = await _cli(tmp_path, "run", "LOGIN-1", QA_TICKETS_DIR=str(missing))
+    assert code == 3, out
+    assert f"configuration error: invalid configuration: settings: QA_TICKETS_DIR: the tickets folder {missing}" in out
+    assert "unreachable" not in out
+
+
+@pytest.mark.parametrize("option", ["--concurrency", "--devices"])
+async def test_batch_refuses_zero(tmp_path: Path, option: str) -> None:
+    code, out = await _cli(tmp_path, "batch", "LOGIN-1", option, "0")
+    assert code == 3, out
+    assert f"argument {option}: must be 1 or more, got 0" in out
+
+
+async def test_not_enough_simulated_devices_names_qa_sim_devices(jira_url: str, tmp_path: Path) -> None:
+    outcome = await _run("PTT-1", tmp_path, jira_mcp_url=jira_url, sim_devices=1)
+    assert outcome.verdict.result == "blocked"
+    assert "the plan needs 2 devices, found 1" in outcome.verdict.justification
+    assert "the embedded simulator has QA_SIM_DEVICES=1: set it to 2 or more" in outcome.verdict.justification
 
 
 async def test_unreachable_jira_url_from_the_cli(tmp_path: Path) -> None:

@@ -50,3 +50,10 @@ def test_check_reads_a_ticket_key_from_jira(capsys: pytest.CaptureFixture[str]) 
 def test_check_says_free_text_needs_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(TICKETS / "PTT-4.yaml")]) == 2
     assert "not Gherkin" in capsys.readouterr().out
+
+
+def test_plan_is_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "plan.json"
+    assert main(["plan", "LOGIN-1", "--json", str(target)]) == 0
+    assert Plan.model_validate_json(target.read_text()).steps[0].action == "launch_app"
+    assert f"qa-agent approve RUN_ID --edit {target}" in capsys.readouterr().out
