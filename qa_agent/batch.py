@@ -21,7 +21,7 @@ from qa_agent.jira_client import JiraError, call_jira, jira_session
 from qa_agent.keys import is_key
 from qa_agent.reports.batch_index import render_batch_index
 from qa_agent.reports.junit import render_junit_suite
-from qa_agent.reports.paths import inside
+from qa_agent.reports.paths import atomic_write, inside
 from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
 from qa_agent.verdicts import blocked
 
@@ -163,8 +163,8 @@ def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]
         )
         runs.append((data, Path(o.report_dir or folder)))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "junit.xml").write_text(render_junit_suite(batch_id, runs), encoding="utf-8")
-    (folder / "index.html").write_text(render_batch_index(batch_id, runs, folder), encoding="utf-8")
+    atomic_write(folder / "junit.xml", render_junit_suite(batch_id, runs))
+    atomic_write(folder / "index.html", render_batch_index(batch_id, runs, folder))
 
 
 __all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch"]

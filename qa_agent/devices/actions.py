@@ -46,7 +46,7 @@ from qa_agent.devices.elements import (
 )
 from qa_agent.devices.results import ToolText, device_gone, truncate
 from qa_agent.devices.signals import ActionSignals
-from qa_agent.reports.paths import inside
+from qa_agent.reports.paths import atomic_write, inside
 
 BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
@@ -309,7 +309,7 @@ class LaneDriver:
             return None
         mime, data = outcome.result.images[0]
         path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
-        await asyncio.to_thread(_write_bytes, path, data)
+        await asyncio.to_thread(atomic_write, path, data)
         return str(path)
 
 
@@ -318,13 +318,6 @@ def _hold_seconds(args: dict[str, Any]) -> float:
         return max(0.0, float(args.get("duration", 0))) / 1000
     except (TypeError, ValueError):
         return 0.0
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def match_mode(step: Step) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 from graph.state import Plan, Ticket
-from qa_agent.reports.paths import inside
+from qa_agent.reports.paths import atomic_write, inside
 
 
 def fingerprint(ticket: Ticket) -> str:
@@ -44,7 +43,5 @@ def save_plan(root: Path, print_: str, plan: Plan, ticket_key: str, run_id: str)
     path = plan_path(root, print_)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"ticket_key": ticket_key, "run_id": run_id, "saved_at": time.time(), "plan": plan.model_dump()}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, ensure_ascii=False, indent=2))
     return path

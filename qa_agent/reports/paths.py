@@ -1,8 +1,11 @@
 """Containment for every file the agent writes: a path built from run ids, step ids or ticket keys
-must resolve (symlinks followed) strictly inside its report folder."""
+must resolve (symlinks followed) strictly inside its report folder, and the write itself never
+follows a link planted where its temporary file would go."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 
@@ -18,3 +21,19 @@ def inside(root: Path | str, *parts: str) -> Path:
         joined = "/".join(parts)
         raise OutsideReportFolder(f"refusing to write {joined!r}: it resolves to {target}, not inside {base}")
     return Path(root).joinpath(*parts)
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write `path` whole or not at all: a fresh temporary file (O_EXCL, a random name: never a
+    symlink someone left there) in the same folder, synced, then renamed over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 
 from qa_agent.reports.html_report import render_html
 from qa_agent.reports.junit import render_junit
+from qa_agent.reports.paths import atomic_write
 
 
 def to_jsonable(value: Any) -> Any:
@@ -63,20 +63,11 @@ def build_report(state: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-
-
 def write_reports(folder: Path, state: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
     """Blocking file IO: call through asyncio.to_thread from async code."""
     folder.mkdir(parents=True, exist_ok=True)
     data = redact(build_report(state), secrets)
-    _atomic_write(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
-    _atomic_write(folder / "junit.xml", render_junit(data, folder))
-    _atomic_write(folder / "report.html", render_html(data, folder))
+    atomic_write(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
+    atomic_write(folder / "junit.xml", render_junit(data, folder))
+    atomic_write(folder / "report.html", render_html(data, folder))
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,20 @@ async def test_step_id_from_an_llm_plan_cannot_name_an_evidence_file_outside(jir
     assert _outside(tmp_path, root) == []
     assert outcome.verdict.result == "blocked"
     assert "a step id is 1-40 letters" in outcome.verdict.justification
+
+
+def test_a_link_planted_where_a_temporary_file_would_go_is_not_followed(tmp_path: Path) -> None:
+    """The old writers wrote `report.json.tmp` then renamed it: a symlink there sent the text outside."""
+    from qa_agent.reports.paths import atomic_write
+    from qa_agent.reports.writer import write_reports
+
+    folder = tmp_path / "runs" / "PTT-1-x"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "outside.txt"
+    for name in ("report.json", "junit.xml", "report.html"):
+        (folder / f"{name}.tmp").symlink_to(outside)
+    write_reports(folder, {"ticket_key": "PTT-1", "run_id": "PTT-1-x"}, [])
+    atomic_write(folder / "evidence" / "a0-S1-d1.png", b"png")
+    assert not outside.exists()
+    assert json.loads((folder / "report.json").read_text())["ticket_key"] == "PTT-1"
+    assert (folder / "evidence" / "a0-S1-d1.png").read_bytes() == b"png"
