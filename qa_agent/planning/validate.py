@@ -25,6 +25,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "tool": ("name",),
 }
 _DIRECTIONS = {"up", "down", "left", "right"}
+MAX_WAIT_S = 600.0  # no step waits, holds or watches a window longer than ten minutes
 _STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")  # it names evidence files
 
 
@@ -100,6 +101,7 @@ def validate_plan(
                     f"{where}: during must name a {'/'.join(sorted(_ACTING))} step of another driver in the "
                     f"same segment (got {step.args['during']!r})"
                 )
+        errors.extend(_duration_errors(step, where))
         if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
             errors.append(f"{where}: direction must be one of up, down, left, right")
         if step.action in ("launch_app", "terminate_app") and not (
@@ -120,6 +122,28 @@ def validate_plan(
                 errors.append(f"{where}: args must be an object")
             elif named := [k for k in DEVICE_KEYS if k in step.args.get("args", {})]:
                 errors.append(f"{where}: devices are assigned by the agent; remove the {', '.join(named)} argument")
+    return errors
+
+
+def _duration_errors(step: Step, where: str) -> list[str]:
+    """A wait or a window beyond MAX_WAIT_S would hold the devices (and a batch's leases) for hours."""
+    named = {
+        "timeout_s": step.args.get("timeout_s"),
+        "seconds": step.args.get("seconds") if step.action == "wait" else None,
+        "duration_s": step.args.get("duration_s"),
+        "the step's timeout_s": step.timeout_s,
+    }
+    errors = []
+    for name, value in named.items():
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            errors.append(f"{where}: {name} must be a number of seconds, got {value!r}")
+            continue
+        if not 0 < number <= MAX_WAIT_S:
+            errors.append(f"{where}: {name} must be more than 0 and at most {MAX_WAIT_S:g} seconds, got {number:g}")
     return errors
 
 

@@ -131,3 +131,19 @@ def test_summary_headings_follow_prompt_lang() -> None:
     fr = summary_text(summary, "fr")
     assert "- Titre: T" in fr and "- Résultats attendus: a; b" in fr and "- Données (inputs/valeurs): x" in fr
     assert "- Expected results: a; b" in summary_text(summary, "en")
+
+
+def test_waits_and_windows_are_bounded() -> None:
+    """`within 100000000 seconds` would hold the devices (and a batch's leases) for years."""
+    from qa_agent.planning.gherkin import compile_gherkin
+
+    plan = compile_gherkin(
+        'Given user1 opens the app\nWhen user1 waits 100000000 seconds\nThen user1 sees "Home" within 90000 seconds\n'
+    )
+    plan.steps.append(Step(id="S9", driver=1, action="long_press_text", args={"target": "x", "duration_s": "long"}))
+    plan.steps.append(Step(id="S10", driver=1, action="assert_visible", args={"text": "x"}, timeout_s=601))
+    errors = "\n".join(validate_plan(plan, server_tools={}, allowed=SAFE_TOOLS, packages={1: "com.a"}))
+    assert "step S2 (driver 1, wait): seconds must be more than 0 and at most 600 seconds, got 1e+08" in errors
+    assert "step S3 (driver 1, assert_visible): timeout_s must be more than 0 and at most 600 seconds" in errors
+    assert "step S9 (driver 1, long_press_text): duration_s must be a number of seconds, got 'long'" in errors
+    assert "step S10 (driver 1, assert_visible): the step's timeout_s must be more than 0" in errors
