@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from graph.state import Plan, Ticket
+from qa_agent.planning.validate import launched_package
 
 _RESOURCE_TAG = re.compile(r"@resource[:=]\s*(?P<name>[\w.:/-]{1,100})")
 RESOURCE_LABEL = "qa-resource:"
@@ -34,6 +35,6 @@ def isolation_keys(mode: str, plan: Plan, ticket: Ticket | None, test_details: s
     keys = {f"resource:{name}" for name in declared_resources(ticket, test_details)}
     if mode == "package":
         packages = set(plan.packages.values())
-        packages |= {str(s.args["package"]) for s in plan.steps if s.args.get("package")}
+        packages |= {p for p in map(launched_package, plan.steps) if p}  # also through a raw `tool` step
         keys |= {f"package:{p}" for p in packages}
     return frozenset(keys)

@@ -35,7 +35,7 @@ def launchable_packages(ctx: Context, summary: TicketSummary | None) -> frozense
     return frozenset(p for p in [*named, *ctx.allowed_packages] if p)
 
 
-def _launched_package(step: Step) -> str | None:
+def launched_package(step: Step) -> str | None:
     """The package a step names explicitly for launching or stopping, if any."""
     if step.action in ("launch_app", "terminate_app"):
         return str(step.args.get("package") or "") or None
@@ -75,7 +75,7 @@ def validate_plan(
         if step.id in seen:
             errors.append(f"{where}: duplicate step id")
         seen.add(step.id)
-        package = _launched_package(step)
+        package = launched_package(step)
         if package and package not in permitted:
             errors.append(
                 f"{where}: package {package!r} is neither the ticket's ({', '.join(sorted(permitted)) or 'none'}) "
