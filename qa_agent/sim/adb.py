@@ -198,8 +198,12 @@ class AdbEmulator:
                 return _fail("adb: interactive shell is not supported by the simulator\n")
             if tokens[0] in _QUIET_SHELL or tokens[0].startswith("CLASSPATH="):
                 return await self._shell(device, tokens)
+            from qa_agent.sim.latency import adb_kind  # here: the client half stays stdlib-only
+
+            await self._phone_time(device, adb_kind(tokens, device.running))
             return await self._logged(device, args, self._shell(device, tokens))
         if cmd == "install" or cmd == "install-multiple":
+            await self._phone_time(device, "cold_launch")
             return await self._logged(device, args, self._install(device, args[1:]))
         if cmd == "uninstall":
             return await self._logged(device, args, self._uninstall(device, args[1:]))
@@ -212,6 +216,16 @@ class AdbEmulator:
         if cmd == "pull":
             return _fail(f"adb: error: failed to stat remote object '{args[1] if len(args) > 1 else ''}'\n")
         return _fail(f"adb: unknown command {cmd}\n")
+
+    async def _phone_time(self, device: Device, kind: str) -> None:
+        """The latency profile's time for this work, holding the device as the MCP tools do. Quick queries
+        (kind ``query``) add nothing: starting the fake adb process already costs what a real adb round
+        trip does."""
+        knobs = self.sim.knobs
+        if kind == "query" or knobs.profile == "fast":
+            return
+        async with device.lock:
+            await asyncio.sleep(self.sim.world.latency.delay(knobs.profile, device.id, kind))
 
     async def _logged(self, device: Device, argv: list[str], work: Any) -> AdbResult:
         log = self.sim.world.actions

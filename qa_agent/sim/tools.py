@@ -14,7 +14,7 @@ from typing import Any
 
 from mcp import types
 
-from qa_agent.sim import formatting, render
+from qa_agent.sim import formatting, latency, render
 from qa_agent.sim.appmodel import AppModel
 from qa_agent.sim.config import Knobs, SimConfig
 from qa_agent.sim.errors import (
@@ -146,15 +146,16 @@ class Simulator:
             raise ToolFailure(f"MCP error -32602: Tool {name} not found")
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
-            if self.knobs.latency_ms:
-                await asyncio.sleep(self.knobs.latency_ms / 1000)
+            delay = self.knobs.latency_ms / 1000 + self.world.latency.delay(self.knobs.profile, "", "query")
+            if delay:
+                await asyncio.sleep(delay)
             devices = [d.describe() for d in self.world.online()]
             return _text(json.dumps({"devices": devices}, separators=(",", ":")))
         world = self.world
         device = world.device(args["device"])
         if name in UNLOCKED_TOOLS:
             async with device.lock:
-                await self._faults(device)
+                await self._faults(device, "query")
             return await self._handlers[name](device, args)
         if name == "mobile_long_press_on_screen_at_coordinates":
             return await self._long_press(device, args)
@@ -165,7 +166,7 @@ class Simulator:
 
     async def _locked(self, device: Device, name: str, args: dict[str, Any]) -> Content:
         async with device.lock:
-            await self._faults(device)
+            await self._faults(device, self._kind(device, name, args))
             if name == "mobile_list_elements_on_screen" and device.id in self.knobs.slow_list_ms:
                 await asyncio.sleep(self.knobs.slow_list_ms[device.id] / 1000)
             try:
@@ -180,7 +181,7 @@ class Simulator:
         duration = 500 if duration is None else duration
         async with device.input_lock:
             async with device.lock:
-                await self._faults(device)
+                await self._faults(device, "input")
                 pressed = self.runtime.press_start(device, *self._point(args))
             try:
                 await asyncio.sleep(float(duration) / 1000)
@@ -193,12 +194,20 @@ class Simulator:
             f"{formatting.js_number(args['y'])} for {formatting.js_number(duration)}ms"
         )
 
-    async def _faults(self, device: Device) -> None:
+    @staticmethod
+    def _kind(device: Device, name: str, args: dict[str, Any]) -> str:
+        if name == "mobile_launch_app":
+            return latency.launch_kind(args["packageName"], device.running)
+        return latency.TOOL_KINDS.get(name, "query")
+
+    async def _faults(self, device: Device, kind: str) -> None:
+        """The device's time for this work (latency knob + profile), then the injected hangs and errors."""
         knobs = self.knobs
         device.calls += 1
         r_error, r_hang = device.rng.random(), device.rng.random()
-        if knobs.latency_ms:
-            await asyncio.sleep(knobs.latency_ms / 1000)
+        delay = knobs.latency_ms / 1000 + self.world.latency.delay(knobs.profile, device.id, kind)
+        if delay:
+            await asyncio.sleep(delay)
         if r_hang < knobs.hang_rate or knobs.hang_at.get(device.id) == device.calls:
             await asyncio.sleep(knobs.hang_s)
         if r_error < knobs.error_rate:

@@ -15,6 +15,7 @@ from qa_agent.sim.actionlog import ActionLog
 from qa_agent.sim.appmodel import AppModel, Element
 from qa_agent.sim.config import SimConfig, device_id, user_name
 from qa_agent.sim.errors import device_not_found
+from qa_agent.sim.latency import Latency
 
 SCREEN_W = 1080
 SCREEN_H = 2400
@@ -137,6 +138,7 @@ class World:
         self.created = time.time()
         self.id = secrets.token_hex(8)  # a new world (process start or /sim/reset) has a new id
         self.actions = ActionLog()
+        self.latency = Latency(config.seed)
         self.shared: dict[str, dict[str, Any]] = {pkg: copy.deepcopy(m.shared) for pkg, m in catalog.items()}
         self.devices: list[Device] = [
             Device(
