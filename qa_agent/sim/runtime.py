@@ -99,10 +99,10 @@ class Runtime:
         return [v for v in views if v is not None]
 
     def list_with_refs(self, device: Device) -> list[ElementView]:
+        """The current screen's elements numbered ``@e1``... in listing order (as mobilecli numbers a UI dump)."""
         views = self.elements(device)
         for i, v in enumerate(views, start=1):
             v.ref = f"@e{i}"
-        device.last_refs = {v.ref: v for v in views}
         return views
 
     def foreground(self, device: Device) -> tuple[str, str]:

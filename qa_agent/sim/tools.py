@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from qa_agent.sim.appmodel import AppModel
 from qa_agent.sim.config import Knobs, SimConfig
 from qa_agent.sim.errors import (
     ActionableError,
+    ProtocolError,
     SimError,
     ToolFailure,
     command_failed,
@@ -50,6 +52,8 @@ BUTTONS = frozenset(
         "POWER",
     }
 )
+REF_RE = re.compile(r"^@e\d+$")
+COORDINATES_RE = re.compile(r"^\d+,\d+$")
 UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs"})
 # Tools that only observe: they may run while a long press holds the device's input.
 READ_ONLY_TOOLS = frozenset(
@@ -143,7 +147,7 @@ class Simulator:
 
     async def _dispatch(self, name: str, raw: dict[str, Any]) -> Content:
         if input_schema(name) is None:
-            raise ToolFailure(f"MCP error -32602: Tool {name} not found")
+            raise ProtocolError(f"MCP error -32602: Tool {name} not found")
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
             delay = self.knobs.latency_ms / 1000 + self.world.latency.delay(self.knobs.profile, "", "query")
@@ -333,16 +337,29 @@ class Simulator:
     def _point(self, args: dict[str, Any]) -> tuple[float, float]:
         return float(args["x"]), float(args["y"])
 
+    def _ref_target(self, device: Device, ref: str) -> tuple[float, float]:
+        """Where mobilecli taps for ``io tap <ref>``: it dumps the UI again and resolves the ref against the
+        screen *now* (a stale ref taps whatever holds that number today); ``x,y`` targets are coordinates."""
+        if COORDINATES_RE.match(ref):
+            x, y = ref.split(",")
+            return float(x), float(y)
+        if not REF_RE.match(ref):
+            raise command_failed(
+                f"io tap {ref} --device {device.id}",
+                f"invalid target format. Expected 'x,y' coordinates or an element ref like '@e15', got '{ref}'",
+            )
+        for view in self.runtime.list_with_refs(device):
+            if view.ref == ref:
+                return view.center
+        raise command_failed(
+            f"io tap {ref} --device {device.id}",
+            f"ref {ref} not found on current screen; refs come from the latest 'dump ui'",
+        )
+
     async def _click_on_screen_at_coordinates(self, device: Device, args: dict[str, Any]) -> Content:
         ref = args.get("ref")
-        if ref:
-            view = device.last_refs.get(ref)
-            if view is None:
-                raise command_failed(
-                    f"io tap {ref} --device {device.id}",
-                    f"failed to tap: element {ref} not found (list elements on screen again)",
-                )
-            self.runtime.tap(device, *view.center)
+        if ref is not None:  # 1.0.4 hands even an empty ref to mobilecli
+            self.runtime.tap(device, *self._ref_target(device, ref))
             return _text(f"Clicked on element {ref}")
         if args.get("x") is None or args.get("y") is None:
             raise ActionableError("Either ref or both x and y must be provided")

@@ -94,7 +94,6 @@ class Device:
     orientation: str = "portrait"
     clipboard: str = ""
     location: tuple[float, float] | None = None
-    last_refs: dict[str, ElementView] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     calls: int = 0
