@@ -123,6 +123,10 @@ class AdbResult:
         }
 
 
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _ok(text: str | bytes = "") -> AdbResult:
     return AdbResult(stdout=text.encode() if isinstance(text, str) else text)
 
@@ -502,7 +506,7 @@ class AdbEmulator:
                 dx, dy = x1 - x0, y1 - y0
                 direction = ("left" if dx < 0 else "right") if abs(dx) > abs(dy) else ("up" if dy < 0 else "down")
                 async with device.input_lock, device.lock:
-                    rt.screen_handler(device, f"swipe_{direction}")
+                    rt.swipe(device, direction, (x0, y0))
                 return _ok()
             if verb == "text" and rest:
                 text = " ".join(rest).replace("%s", " ")
@@ -560,7 +564,7 @@ class AdbEmulator:
     @staticmethod
     def _node(index: int, v: ElementView, pkg: str) -> str:
         model = v.model
-        clickable = v.launches is not None or (model is not None and model.interactive)
+        clickable = v.clickable
         long_clickable = model is not None and bool(model.on.long_press or model.on.hold_start)
         editable = model is not None and model.field is not None
         password = model is not None and model.password
@@ -571,16 +575,16 @@ class AdbEmulator:
             ("class", v.type),
             ("package", pkg),
             ("content-desc", v.label),
-            ("checkable", "false"),
-            ("checked", "false"),
-            ("clickable", "true" if clickable else "false"),
-            ("enabled", "true"),
-            ("focusable", "true" if clickable or editable else "false"),
-            ("focused", "true" if v.focused else "false"),
-            ("scrollable", "false"),
-            ("long-clickable", "true" if long_clickable else "false"),
-            ("password", "true" if password else "false"),
-            ("selected", "false"),
+            ("checkable", _bool(v.checkable)),
+            ("checked", _bool(v.checked)),
+            ("clickable", _bool(clickable)),
+            ("enabled", _bool(v.enabled)),
+            ("focusable", _bool(clickable or editable)),
+            ("focused", _bool(v.focused)),
+            ("scrollable", _bool(v.scrollable)),
+            ("long-clickable", _bool(long_clickable)),
+            ("password", _bool(password)),
+            ("selected", _bool(v.selected)),
         ]
         if v.hint:
             attrs.append(("hint", v.hint))

@@ -64,6 +64,7 @@ class Knobs(BaseModel):
 
     latency_ms: float = Field(default=0.0, ge=0)
     profile: Profile = "fast"  # per-call latency of a phone (sim/latency.py); added to latency_ms
+    system_bars: bool = True  # list the status and navigation bars (sim/system.py)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     hang_rate: float = Field(default=0.0, ge=0, le=1)
     hang_s: float = Field(default=30.0, ge=0)

@@ -298,7 +298,20 @@ class Simulator:
             size,
             fmt,
             tuple(
-                (v.type, v.text, v.label, v.hint, v.identifier, v.x, v.y, v.width, v.height, v.focused, v.launches)
+                (
+                    v.type,
+                    v.text,
+                    v.label,
+                    v.hint,
+                    v.identifier,
+                    v.x,
+                    v.y,
+                    v.width,
+                    v.height,
+                    v.focused,
+                    v.checked,
+                    v.launches,
+                )
                 for v in views
             ),
         )
@@ -416,7 +429,8 @@ class Simulator:
 
     async def _swipe_on_screen(self, device: Device, args: dict[str, Any]) -> Content:
         direction = args["direction"]
-        self.runtime.screen_handler(device, f"swipe_{direction}")
+        has_point = args.get("x") is not None and args.get("y") is not None
+        self.runtime.swipe(device, direction, self._point(args) if has_point else None)
         if args.get("x") is not None and args.get("y") is not None:
             dist = args.get("distance")
             dist_txt = f" {formatting.js_number(dist)} pixels" if dist is not None else ""

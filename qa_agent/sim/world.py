@@ -40,6 +40,17 @@ class ElementView:
     model: Element | None = None
     launches: str | None = None  # launcher icon: the package it starts
     ref: str = ""
+    checkable: bool = False
+    checked: bool = False
+    selected: bool = False
+    enabled: bool = True
+    scrollable: bool = False
+    button: str | None = None  # a navigation-bar key: the button it presses
+    extra: dict[str, Any] = field(default_factory=dict)  # a list row's ``item`` and ``index``
+
+    @property
+    def clickable(self) -> bool:
+        return bool(self.launches or self.button or (self.model is not None and self.model.interactive))
 
     @property
     def center(self) -> tuple[float, float]:
@@ -57,6 +68,9 @@ class AppRun:
     state: dict[str, Any]
     stack: list[str]
     focused: str | None = None
+    keyboard: bool = False  # the soft keyboard is up (a text field has focus and it was not dismissed)
+    scroll: dict[str, int] = field(default_factory=dict)  # list key -> first row shown (absent: the start,
+    # or the end for stick_to_end lists)
 
     @property
     def screen(self) -> str:
@@ -102,6 +116,7 @@ class Device:
     log_event: asyncio.Event = field(default_factory=asyncio.Event)
     crashes: list[Crash] = field(default_factory=list)
     pids: dict[str, int] = field(default_factory=dict)
+    toasts: list[tuple[str, float]] = field(default_factory=list)  # (text, until time.monotonic())
 
     @property
     def name(self) -> str:

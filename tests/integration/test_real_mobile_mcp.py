@@ -310,14 +310,14 @@ async def test_contract_refs_unknown_tools_and_the_other_tools(world: SimulatorH
         await p.same_text("mobile_nope", dev, is_error=True)
         await p.same_text("mobile_launch_app", {**dev, "packageName": "com.example.login"})
         listing = await p.same_text("mobile_list_elements_on_screen", dev)
-        assert "@e4 Button" in listing and "@e6" not in listing
-        unknown = await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e6"}, is_error=True)
-        assert unknown.endswith("ref @e6 not found on current screen; refs come from the latest 'dump ui'\n")
+        assert "@e4 Button" in listing and "@e12" not in listing
+        unknown = await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e12"}, is_error=True)
+        assert unknown.endswith("ref @e12 not found on current screen; refs come from the latest 'dump ui'\n")
         for bad in ("e1", ""):
             await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": bad}, is_error=True)
         await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "5,2300"})
 
-        # stale: @e6 of the login screen never existed; after HOME it is the launcher's sixth icon (Teamcall)
+        # stale: @e6 was the login screen's battery; after HOME it is the launcher's sixth icon (Teamcall)
         for call in (p.call_real, p.call_ours):
             await call("mobile_press_button", {**dev, "button": "HOME"})
             tapped = await call("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e6"})
