@@ -317,14 +317,14 @@ async def test_contract_refs_unknown_tools_and_the_other_tools(world: SimulatorH
             await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": bad}, is_error=True)
         await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "5,2300"})
 
-        # stale: @e6 was the login screen's battery; after HOME it is the launcher's sixth icon (Teamcall)
+        # stale: @e6 was the login screen's battery; after HOME it is the launcher's sixth icon (Talkie RC)
         for call in (p.call_real, p.call_ours):
             await call("mobile_press_button", {**dev, "button": "HOME"})
             tapped = await call("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e6"})
             assert not tapped.isError and result_text(tapped) == "Clicked on element @e6"
             front = await p.call_ours("mobile_get_foreground_app", dev)
-            assert result_text(front).endswith("(com.example.call)")
-            await call("mobile_terminate_app", {**dev, "packageName": "com.example.call"})
+            assert result_text(front).endswith("(com.example.ptt.rc)")
+            await call("mobile_terminate_app", {**dev, "packageName": "com.example.ptt.rc"})
 
         # the served tools beyond the seed's 19 (clipboard and the foreground app's name: see the sim README)
         await p.same_text("mobile_set_location", {**dev, "latitude": 1.5, "longitude": 2})
@@ -343,3 +343,28 @@ async def test_contract_refs_unknown_tools_and_the_other_tools(world: SimulatorH
         real_front, our_front = await p.both("mobile_get_foreground_app", dev)
         assert result_text(real_front).endswith("(com.example.login)")
         assert result_text(our_front) == "Foreground app: Acme (com.example.login)"
+
+
+async def test_contract_phone_screens(world: SimulatorHandle, launch: MobileMcpLaunch) -> None:
+    """Nested layouts, element states, dialogs, lists and the system bars read the same through the real
+    server (mobilecli parses our fake adb's UI dump) as through ours."""
+    async with stdio_session(launch.command, launch.args) as real, http_session(world.url) as ours:
+        p = Pair(real, ours)
+        dev = {"device": OUR_ID}
+        await p.same_text("mobile_launch_app", {**dev, "packageName": "com.example.chat"})
+        for message in ("one", "two"):
+            await p.call_ours("mobile_click_on_screen_at_coordinates", {**dev, "x": 400, "y": 1300})
+            await p.call_ours("mobile_type_keys", {**dev, "text": message, "submit": False})
+            await p.call_ours("mobile_click_on_screen_at_coordinates", {**dev, "x": 930, "y": 1300})
+        chat = await p.same_text("mobile_list_elements_on_screen", dev)
+        assert 'text="Alice: two"' in chat and " focused" in chat and "com.android.systemui:id/clock" in chat
+        # one world: what changes state runs once (through the real server), the reading calls on both
+        await p.call_real("mobile_press_button", {**dev, "button": "BACK"})  # hides the keyboard
+        await p.call_real("mobile_click_on_screen_at_coordinates", {**dev, "x": 540, "y": 1770})
+        dialog = await p.same_text("mobile_list_elements_on_screen", {**dev, "format": "json"})
+        assert "Clear chat history?" in dialog and "Team chat" not in dialog
+        await p.call_real("mobile_press_button", {**dev, "button": "BACK"})  # cancels the dialog
+        await p.call_real("mobile_click_on_screen_at_coordinates", {**dev, "x": 990, "y": 160})
+        settings = await p.same_text("mobile_list_elements_on_screen", dev)
+        assert " checked" in settings and " selected" in settings and " disabled" in settings
+        await p.same_text("mobile_list_elements_on_screen", {**dev, "format": "json"})

@@ -232,6 +232,8 @@ async def test_refs_are_resolved_against_the_screen_at_call_time() -> None:
         assert await call(s, "mobile_click_on_screen_at_coordinates", device=ALICE, ref="@e6") == (
             "Clicked on element @e6"
         )
-        assert await call(s, "mobile_get_foreground_app", device=ALICE) == "Foreground app: Teamcall (com.example.call)"
+        assert (
+            await call(s, "mobile_get_foreground_app", device=ALICE) == "Foreground app: Talkie RC (com.example.ptt.rc)"
+        )
         unknown = await s.call_tool("mobile_nope", {"device": ALICE})
         assert unknown.isError and result_text(unknown) == "MCP error -32602: Tool mobile_nope not found"
