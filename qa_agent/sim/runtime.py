@@ -161,8 +161,7 @@ class Runtime:
         a shown dialog's, and none under the soft keyboard), then toasts, then the status and navigation bars.
         Elements mobilecli would drop (no text, label, hint, id, and not clickable or checkable) are left out."""
         views = self.app_elements(device)
-        run = self.front_run(device)
-        if run is not None and run.keyboard and any(v.focused for v in views):
+        if self.keyboard_up(device, views):
             views = [v for v in views if v.center[1] < system.KEYBOARD_TOP]
         views += system.toasts(device)
         if self.world.config.knobs.system_bars:
@@ -178,6 +177,13 @@ class Runtime:
         trees = [self._tree(run, el, ctx) for el in screen.elements]
         modal = [t for t in trees if t and t[0].model is not None and t[0].model.modal]
         return modal[-1] if modal else [v for t in trees for v in t]
+
+    def keyboard_up(self, device: Device, app_views: list[ElementView] | None = None) -> bool:
+        """The soft keyboard shows: it was raised and its text field is on screen."""
+        run = self.front_run(device)
+        if run is None or not run.keyboard:
+            return False
+        return any(v.focused for v in (self.app_elements(device) if app_views is None else app_views))
 
     def front_run(self, device: Device) -> AppRun | None:
         if device.foreground is None:

@@ -12,6 +12,7 @@ NAV_BAR_H = 126
 NAV_BAR_TOP = SCREEN_H - NAV_BAR_H
 KEYBOARD_TOP = 1400  # the soft keyboard covers 1400..NAV_BAR_TOP (a centre below 1400 is hidden)
 SYSTEMUI = "com.android.systemui"
+TOAST_ID = "android:id/message"
 
 
 def _view(type_: str, *, text: str = "", label: str = "", ident: str, box: tuple[int, int, int, int]) -> ElementView:
@@ -49,7 +50,7 @@ def toasts(device: Device) -> list[ElementView]:
         _view(
             "android.widget.TextView",
             text=text,
-            ident="android:id/message",
+            ident=TOAST_ID,
             box=(140, 1900 - 140 * i, SCREEN_W - 280, 120),
         )
         for i, (text, _until) in enumerate(reversed(device.toasts))

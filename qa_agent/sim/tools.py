@@ -291,10 +291,12 @@ class Simulator:
         (Pillow releases the GIL), so one device's screenshot does not stall the other devices."""
         name, _pkg = self.runtime.foreground(device)
         views = self.runtime.elements(device)
+        keyboard = self.runtime.keyboard_up(device)
         status = f"{time.strftime('%H:%M')}  {device.user}"
         key = (
             name,
             status,
+            keyboard,
             size,
             fmt,
             tuple(
@@ -319,7 +321,8 @@ class Simulator:
         if cached is None:
 
             def draw() -> bytes:
-                return render.encode(render.draw_screen(views, title=name, status=status), size, fmt)
+                screen = render.draw_screen(views, title=name, status=status, keyboard=keyboard)
+                return render.encode(screen, size, fmt)
 
             cached = await asyncio.to_thread(draw)
             self._shots[key] = cached
