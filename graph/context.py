@@ -109,6 +109,9 @@ class Context(BaseSettings):
     mobile_mcp_url: str | None = Field(default=None, validation_alias="MOBILE_MCP_URL")
     sim_devices: int = Field(default=4, ge=1, le=64, validation_alias="QA_SIM_DEVICES")
     sim_apps_dir: Path = Field(default=EXAMPLES_DIR / "apps", validation_alias="QA_SIM_APPS")
+    sim_profile: Literal["fast", "realistic"] = Field(
+        default="fast", validation_alias="QA_SIM_PROFILE", description="The embedded simulator's latency profile"
+    )
     sim_args: list[str] = Field(default_factory=list, description="Extra simulator flags (tests)")
     force_devices: dict[int, str] = Field(default_factory=dict)
     device_accounts: Annotated[dict[str, str], NoDecode] = Field(

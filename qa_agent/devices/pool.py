@@ -51,7 +51,10 @@ class DevicePool:
 
             def start() -> AbstractAsyncContextManager[Any]:
                 return simulator_process(
-                    devices=ctx.sim_devices, apps_dir=ctx.sim_apps_dir, extra_args=list(ctx.sim_args)
+                    devices=ctx.sim_devices,
+                    apps_dir=ctx.sim_apps_dir,
+                    profile=ctx.sim_profile,
+                    extra_args=list(ctx.sim_args),
                 )
 
             self._simulator = OwnedResource(start, name="embedded device simulator")

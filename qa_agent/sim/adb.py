@@ -123,6 +123,10 @@ class AdbResult:
         }
 
 
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _ok(text: str | bytes = "") -> AdbResult:
     return AdbResult(stdout=text.encode() if isinstance(text, str) else text)
 
@@ -198,8 +202,12 @@ class AdbEmulator:
                 return _fail("adb: interactive shell is not supported by the simulator\n")
             if tokens[0] in _QUIET_SHELL or tokens[0].startswith("CLASSPATH="):
                 return await self._shell(device, tokens)
+            from qa_agent.sim.latency import adb_kind  # here: the client half stays stdlib-only
+
+            await self._phone_time(device, adb_kind(tokens, device.running))
             return await self._logged(device, args, self._shell(device, tokens))
         if cmd == "install" or cmd == "install-multiple":
+            await self._phone_time(device, "cold_launch")
             return await self._logged(device, args, self._install(device, args[1:]))
         if cmd == "uninstall":
             return await self._logged(device, args, self._uninstall(device, args[1:]))
@@ -212,6 +220,16 @@ class AdbEmulator:
         if cmd == "pull":
             return _fail(f"adb: error: failed to stat remote object '{args[1] if len(args) > 1 else ''}'\n")
         return _fail(f"adb: unknown command {cmd}\n")
+
+    async def _phone_time(self, device: Device, kind: str) -> None:
+        """The latency profile's time for this work, holding the device as the MCP tools do. Quick queries
+        (kind ``query``) add nothing: starting the fake adb process already costs what a real adb round
+        trip does."""
+        knobs = self.sim.knobs
+        if kind == "query" or knobs.profile == "fast":
+            return
+        async with device.lock:
+            await asyncio.sleep(self.sim.world.latency.delay(knobs.profile, device.id, kind))
 
     async def _logged(self, device: Device, argv: list[str], work: Any) -> AdbResult:
         log = self.sim.world.actions
@@ -488,7 +506,7 @@ class AdbEmulator:
                 dx, dy = x1 - x0, y1 - y0
                 direction = ("left" if dx < 0 else "right") if abs(dx) > abs(dy) else ("up" if dy < 0 else "down")
                 async with device.input_lock, device.lock:
-                    rt.screen_handler(device, f"swipe_{direction}")
+                    rt.swipe(device, direction, (x0, y0))
                 return _ok()
             if verb == "text" and rest:
                 text = " ".join(rest).replace("%s", " ")
@@ -546,7 +564,7 @@ class AdbEmulator:
     @staticmethod
     def _node(index: int, v: ElementView, pkg: str) -> str:
         model = v.model
-        clickable = v.launches is not None or (model is not None and model.interactive)
+        clickable = v.clickable
         long_clickable = model is not None and bool(model.on.long_press or model.on.hold_start)
         editable = model is not None and model.field is not None
         password = model is not None and model.password
@@ -557,16 +575,16 @@ class AdbEmulator:
             ("class", v.type),
             ("package", pkg),
             ("content-desc", v.label),
-            ("checkable", "false"),
-            ("checked", "false"),
-            ("clickable", "true" if clickable else "false"),
-            ("enabled", "true"),
-            ("focusable", "true" if clickable or editable else "false"),
-            ("focused", "true" if v.focused else "false"),
-            ("scrollable", "false"),
-            ("long-clickable", "true" if long_clickable else "false"),
-            ("password", "true" if password else "false"),
-            ("selected", "false"),
+            ("checkable", _bool(v.checkable)),
+            ("checked", _bool(v.checked)),
+            ("clickable", _bool(clickable)),
+            ("enabled", _bool(v.enabled)),
+            ("focusable", _bool(clickable or editable)),
+            ("focused", _bool(v.focused)),
+            ("scrollable", _bool(v.scrollable)),
+            ("long-clickable", _bool(long_clickable)),
+            ("password", _bool(password)),
+            ("selected", _bool(v.selected)),
         ]
         if v.hint:
             attrs.append(("hint", v.hint))

@@ -8,7 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from qa_agent.sim.expr import compile_expr, template_parts
 
-_ACTION_KEYS = ("go", "back", "home", "set", "set_shared", "focus", "log", "crash", "broadcast", "if_")
+_ACTION_KEYS = (
+    "go",
+    "back",
+    "home",
+    "set",
+    "set_shared",
+    "focus",
+    "hide_keyboard",
+    "toast",
+    "log",
+    "crash",
+    "broadcast",
+    "if_",
+)
 
 
 class _Strict(BaseModel):
@@ -52,6 +65,9 @@ class Effect(_Strict):
     set: dict[str, Any] | None = None
     set_shared: dict[str, Any] | None = None
     focus: str | None = None
+    hide_keyboard: bool | None = None
+    toast: str | None = None  # a template; shown over any app for ``duration_ms``
+    duration_ms: float = Field(default=2000.0, gt=0)
     log: str | None = None
     crash: str | None = None
     broadcast: Broadcast | None = None
@@ -65,7 +81,7 @@ class Effect(_Strict):
     def _expr_ok(cls, v: str | None) -> str | None:
         return _check_expr(v)
 
-    @field_validator("log", "crash")
+    @field_validator("log", "crash", "toast")
     @classmethod
     def _templates_ok(cls, v: str | None) -> str | None:
         return _check_template(v)
@@ -92,6 +108,7 @@ class ElementHandlers(_Strict):
     long_press: list[Effect] = Field(default_factory=list)
     hold_start: list[Effect] = Field(default_factory=list)
     hold_end: list[Effect] = Field(default_factory=list)
+    back: list[Effect] | None = None  # a modal element: what BACK does while it is shown
 
     def any(self) -> bool:
         return bool(self.tap or self.double_tap or self.long_press or self.hold_start or self.hold_end)
@@ -111,11 +128,31 @@ class Element(_Strict):
     field: str | None = None
     password: bool = False
     on: ElementHandlers = Field(default_factory=ElementHandlers)
+    # states (expressions): checked makes the element checkable; enabled defaults to true
+    checked: str | None = None
+    selected: str | None = None
+    enabled: str | None = None
+    # layout: children are drawn over their parent (absolute bounds); a shown modal element (a dialog) is
+    # all the app shows and takes every touch, like a dialog window
+    children: list[Element] = Field(default_factory=list)
+    modal: bool = False
+    # a scrollable list: one row (``item``, bounds relative to the row) per entry of ``items`` (an
+    # expression giving a list; ``item`` and ``index`` name the entry in the row's templates and handlers)
+    items: str | None = None
+    item: Element | None = None
+    row_height: int | None = Field(default=None, gt=0)
+    stick_to_end: bool = False  # a chat: shows the newest rows until the user scrolls back
 
-    @field_validator("visible")
+    @field_validator("visible", "checked", "selected", "enabled", "items")
     @classmethod
     def _visible_ok(cls, v: str | None) -> str | None:
         return _check_expr(v)
+
+    @model_validator(mode="after")
+    def _list_ok(self) -> Element:
+        if (self.items is None) != (self.item is None):
+            raise ValueError("'items' and 'item' go together (a scrollable list)")
+        return self
 
     @field_validator("text", "label")
     @classmethod
@@ -135,7 +172,14 @@ class Element(_Strict):
 
     @property
     def interactive(self) -> bool:
-        return self.field is not None or self.on.any()
+        return self.field is not None or self.on.any() or self.checked is not None
+
+    def walk(self) -> list[Element]:
+        """This element, its children and its row template, depth first."""
+        out = [self]
+        for child in [*self.children, *([self.item] if self.item else [])]:
+            out.extend(child.walk())
+        return out
 
 
 class ScreenHandlers(_Strict):
@@ -173,7 +217,7 @@ class AppModel(_Strict):
         if self.start not in self.screens:
             raise ValueError(f"start screen {self.start!r} is not defined in screens")
         for sname, screen in self.screens.items():
-            fields = {e.field for e in screen.elements if e.field}
+            fields = {e.field for top in screen.elements for e in top.walk() if e.field}
             if screen.focus is not None and screen.focus not in fields:
                 raise ValueError(f"screens.{sname}.focus: no element has field {screen.focus!r}")
             for effect in _screen_effects(screen):
@@ -201,11 +245,12 @@ def _screen_effects(screen: Screen) -> list[Effect]:
         screen.on.swipe_right,
     ):
         effects.extend(handlers)
-    for el in screen.elements:
+    for el in (e for top in screen.elements for e in top.walk()):
         h = el.on
-        effects.extend([*h.tap, *h.double_tap, *h.long_press, *h.hold_start, *h.hold_end])
+        effects.extend([*h.tap, *h.double_tap, *h.long_press, *h.hold_start, *h.hold_end, *(h.back or [])])
     return effects
 
 
 Broadcast.model_rebuild()
 Effect.model_rebuild()
+Element.model_rebuild()

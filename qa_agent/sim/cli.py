@@ -12,6 +12,7 @@ from typing import Any
 
 from qa_agent.serving import base_url, bind_socket, serve_announced
 from qa_agent.sim.config import Knobs, SimConfig, parse_vanish
+from qa_agent.sim.latency import PROFILES
 from qa_agent.sim.loader import AppModelError, default_apps_dir, load_apps
 
 READY_PREFIX = "qa-sim listening on "
@@ -49,6 +50,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="HTTP port; 0 picks a free one")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault-injection randomness")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="fast",
+        help="per-call latency of the phones: fast (none) or realistic (a mid-range Android phone; see README)",
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="added latency of every device tool call")
     p.add_argument("--error-rate", type=float, default=0.0, help="probability of a transient failure per call")
     p.add_argument("--hang-rate", type=float, default=0.0, help="probability that a call hangs")
@@ -71,6 +78,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace) -> SimConfig:
     knobs = Knobs(
         latency_ms=args.latency_ms,
+        profile=args.profile,
         error_rate=args.error_rate,
         hang_rate=args.hang_rate,
         hang_s=args.hang_s,

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from qa_agent.sim.latency import Profile
+
 USER_NAMES = [
     "Alice",
     "Bob",
@@ -61,6 +63,8 @@ class Knobs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     latency_ms: float = Field(default=0.0, ge=0)
+    profile: Profile = "fast"  # per-call latency of a phone (sim/latency.py); added to latency_ms
+    system_bars: bool = True  # list the status and navigation bars (sim/system.py)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     hang_rate: float = Field(default=0.0, ge=0, le=1)
     hang_s: float = Field(default=30.0, ge=0)

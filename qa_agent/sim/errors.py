@@ -3,6 +3,7 @@
 * :class:`ActionableError` -> text ``"<message>. Please fix the issue and try again."`` *without* ``isError``.
 * :class:`ToolFailure` -> text ``"Error: <message>"`` *with* ``isError: true``.
 * :class:`InputValidationError` -> the MCP SDK's schema-validation text, with ``isError: true``.
+* :class:`ProtocolError` -> the MCP SDK's own text (e.g. an unknown tool), with ``isError: true``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ class ToolFailure(SimError):
 
     def text(self) -> str:
         return f"Error: {self.message}"
+
+
+class ProtocolError(SimError):
+    """An error the MCP SDK itself reports (``MCP error <code>: ...``), with ``isError`` and no prefix."""
+
+    def text(self) -> str:
+        return self.message
 
 
 class InputValidationError(SimError):

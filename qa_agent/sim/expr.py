@@ -1,8 +1,10 @@
 """A tiny, safe expression language for app models (conditions, computed values, text templates).
 
-Grammar: Python expression syntax restricted to literals, names, attribute access (on mappings: missing
-keys give ``null``), ``and``/``or``/``not``, comparisons (``== != < <= > >= in not in``), ``+ - * / %``,
-unary minus and ``a if cond else b``. ``null``/``none``, ``true``/``false`` are accepted as literals.
+Grammar: Python expression syntax restricted to literals (also lists), names, attribute access (on mappings:
+missing keys give ``null``), ``and``/``or``/``not``, comparisons (``== != < <= > >= in not in``),
+``+ - * / %``, unary minus, ``a if cond else b``, indexing (``a[0]``, ``a[-1]``, ``a[1:3]``; out of range gives
+``null``) and calls of the helpers in :data:`FUNCTIONS` (time, strings, lists). ``null``/``none``,
+``true``/``false`` are accepted as literals.
 
 Templates are strings with ``{expression}`` parts; ``{{`` and ``}}`` are literal braces; ``null`` renders
 as an empty string.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -53,6 +56,38 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.IsNot: operator.is_not,
 }
 
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+# The helpers an app model may call. Each takes and returns plain data; a wrong argument is an ExprError.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "now": lambda fmt="%H:%M": time.strftime(str(fmt)),  # local time, strftime format
+    "clock_ms": lambda: int(time.time() * 1000),
+    "len": lambda v: len(v) if isinstance(v, str | list | tuple | dict) else 0,
+    "str": _text,
+    "int": lambda v: int(float(v)) if v not in (None, "") else 0,
+    "upper": lambda v: _text(v).upper(),
+    "lower": lambda v: _text(v).lower(),
+    "trim": lambda v: _text(v).strip(),
+    "startswith": lambda v, prefix: _text(v).startswith(_text(prefix)),
+    "endswith": lambda v, suffix: _text(v).endswith(_text(suffix)),
+    "replace": lambda v, old, new: _text(v).replace(_text(old), _text(new)),
+    "split": lambda v, sep=",": _text(v).split(_text(sep)) if _text(v) else [],
+    "join": lambda v, sep=", ": _text(sep).join(_text(i) for i in _items(v)),
+    "append": lambda v, item: [*_items(v), item],
+    "remove": lambda v, item: [i for i in _items(v) if i != item],
+    "first": lambda v: _items(v)[0] if _items(v) else None,
+    "last": lambda v: _items(v)[-1] if _items(v) else None,
+    "take_last": lambda v, n: _items(v)[-int(n) :] if int(n) > 0 else [],
+    "range": lambda n: list(range(min(int(n), 1000))),
+}
+
 _ALLOWED = (
     ast.Expression,
     ast.BoolOp,
@@ -68,6 +103,10 @@ _ALLOWED = (
     ast.Load,
     ast.Attribute,
     ast.Constant,
+    ast.List,
+    ast.Subscript,
+    ast.Slice,
+    ast.Call,
     *_BINOPS,
     *_CMPOPS,
 )
@@ -83,6 +122,10 @@ def compile_expr(source: str) -> ast.Expression:
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ExprError(f"invalid expression {source!r}: {type(node).__name__} is not allowed")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+                allowed = ", ".join(sorted(FUNCTIONS))
+                raise ExprError(f"invalid expression {source!r}: only calls of {allowed} (positional) are allowed")
     return tree
 
 
@@ -141,7 +184,30 @@ def _eval(node: ast.AST, ctx: Mapping[str, Any]) -> Any:
         return True
     if isinstance(node, ast.IfExp):
         return _eval(node.body, ctx) if _eval(node.test, ctx) else _eval(node.orelse, ctx)
+    if isinstance(node, ast.List):
+        return [_eval(e, ctx) for e in node.elts]
+    if isinstance(node, ast.Subscript):
+        return _subscript(_eval(node.value, ctx), node.slice, ctx)
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)  # checked by compile_expr
+        args = [_eval(a, ctx) for a in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (TypeError, ValueError) as exc:
+            raise ExprError(f"{node.func.id}(): {exc}") from None
     raise ExprError(f"unsupported syntax {type(node).__name__}")
+
+
+def _subscript(base: Any, index: ast.AST, ctx: Mapping[str, Any]) -> Any:
+    if isinstance(index, ast.Slice):
+        bounds = [None if b is None else _eval(b, ctx) for b in (index.lower, index.upper)]
+        return base[bounds[0] : bounds[1]] if isinstance(base, str | list) else None
+    key = _eval(index, ctx)
+    if isinstance(base, Mapping):
+        return base.get(key)
+    if isinstance(base, str | list) and isinstance(key, int) and -len(base) <= key < len(base):
+        return base[key]
+    return None
 
 
 def evaluate(source: str, ctx: Mapping[str, Any]) -> Any:

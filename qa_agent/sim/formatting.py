@@ -26,6 +26,11 @@ def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _flags(v: ElementView) -> list[tuple[str, bool]]:
+    """The states mobile-mcp prints, in its order."""
+    return [("focused", v.focused), ("selected", v.selected), ("checked", v.checked), ("disabled", not v.enabled)]
+
+
 def elements_text(views: list[ElementView]) -> str:
     lines = [ELEMENTS_HEADER]
     for v in views:
@@ -38,8 +43,7 @@ def elements_text(views: list[ElementView]) -> str:
             parts.append(f"id={_q(v.identifier)}")
         parts.append(f"at={v.x},{v.y}")
         parts.append(f"size={v.width}x{v.height}")
-        if v.focused:
-            parts.append("focused")
+        parts += [flag for flag, on in _flags(v) if on]
         lines.append(" ".join(parts))
     return "\n".join(lines)
 
@@ -53,7 +57,8 @@ def elements_json(views: list[ElementView]) -> str:
         if v.identifier:
             item["identifier"] = v.identifier
         item["coordinates"] = {"x": v.x, "y": v.y, "width": v.width, "height": v.height}
-        if v.focused:
-            item["focused"] = True
+        for flag, on in _flags(v):
+            if on:
+                item.update({"enabled": False} if flag == "disabled" else {flag: True})
         items.append(item)
     return "Found these elements on screen: " + json.dumps(items, ensure_ascii=False, separators=(",", ":"))

@@ -77,6 +77,7 @@ def build_app(sim: Simulator) -> Starlette:
                 "seed": sim.config.seed,
                 "knobs": sim.knobs.model_dump(),
                 "actions": len(world.actions.dump()),
+                "device_time_s": world.latency.spent,
             }
         )
 

@@ -14,6 +14,7 @@ import httpx
 
 from qa_agent.childproc import child_env, die_with_parent, stop_process
 from qa_agent.sim.cli import READY_PREFIX
+from qa_agent.sim.latency import Profile
 
 READY_TIMEOUT_S = 30.0
 
@@ -79,6 +80,7 @@ async def simulator_process(
     apps_dir: Path | None = None,
     seed: int = 0,
     latency_ms: float = 0.0,
+    profile: Profile = "fast",
     error_rate: float = 0.0,
     hang_rate: float = 0.0,
     extra_args: Sequence[str] = (),
@@ -100,6 +102,8 @@ async def simulator_process(
         str(seed),
         "--latency-ms",
         str(latency_ms),
+        "--profile",
+        profile,
         "--error-rate",
         str(error_rate),
         "--hang-rate",

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from qa_agent.sim.system import KEYBOARD_TOP, NAV_BAR_TOP, SYSTEMUI, TOAST_ID
 from qa_agent.sim.world import SCREEN_H, SCREEN_W, ElementView
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -20,16 +21,30 @@ def _font(size: int) -> Font:
         return ImageFont.load_default()
 
 
-def draw_screen(views: list[ElementView], *, title: str, status: str) -> Image.Image:
+def draw_screen(views: list[ElementView], *, title: str, status: str, keyboard: bool = False) -> Image.Image:
     img = Image.new("RGB", (SCREEN_W, SCREEN_H), (250, 250, 252))
     d = ImageDraw.Draw(img)
     d.rectangle([0, 0, SCREEN_W, 80], fill=(32, 33, 36))
     d.text((30, 18), status, fill=(255, 255, 255), font=_font(36))
     d.text((SCREEN_W - 260, 18), title[:14], fill=(200, 200, 200), font=_font(36))
+    if keyboard:
+        d.rectangle([0, KEYBOARD_TOP, SCREEN_W, NAV_BAR_TOP], fill=(210, 213, 219))
+        for row, keys in enumerate(("qwertyuiop", "asdfghjkl", "zxcvbnm")):
+            for i, key in enumerate(keys):
+                d.text((60 + row * 50 + i * 100, KEYBOARD_TOP + 80 + row * 200), key, fill=(20, 20, 20), font=_font(56))
     for v in views:
         box = [v.x, v.y, v.x + v.width - 1, v.y + v.height - 1]
         kind = v.type.rsplit(".", 1)[-1]
         font = _font(44)
+        if v.identifier.startswith(SYSTEMUI):  # the status bar is drawn above; the navigation keys on a strip
+            if v.button is not None:
+                d.rectangle(box, fill=(32, 33, 36))
+                d.text((v.x + 30, v.y + 40), v.label, fill=(255, 255, 255), font=_font(36))
+            continue
+        if v.identifier == TOAST_ID:
+            d.rounded_rectangle(box, radius=40, fill=(60, 60, 64))
+            d.text((v.x + 40, v.y + 36), v.text, fill=(255, 255, 255), font=font)
+            continue
         if kind == "Button":
             d.rounded_rectangle(box, radius=28, fill=(26, 115, 232))
             colour: tuple[int, int, int] = (255, 255, 255)

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -14,11 +15,12 @@ from typing import Any
 
 from mcp import types
 
-from qa_agent.sim import formatting, render
+from qa_agent.sim import formatting, latency, render
 from qa_agent.sim.appmodel import AppModel
 from qa_agent.sim.config import Knobs, SimConfig
 from qa_agent.sim.errors import (
     ActionableError,
+    ProtocolError,
     SimError,
     ToolFailure,
     command_failed,
@@ -50,6 +52,8 @@ BUTTONS = frozenset(
         "POWER",
     }
 )
+REF_RE = re.compile(r"^@e\d+$")
+COORDINATES_RE = re.compile(r"^\d+,\d+$")
 UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs"})
 # Tools that only observe: they may run while a long press holds the device's input.
 READ_ONLY_TOOLS = frozenset(
@@ -143,18 +147,19 @@ class Simulator:
 
     async def _dispatch(self, name: str, raw: dict[str, Any]) -> Content:
         if input_schema(name) is None:
-            raise ToolFailure(f"MCP error -32602: Tool {name} not found")
+            raise ProtocolError(f"MCP error -32602: Tool {name} not found")
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
-            if self.knobs.latency_ms:
-                await asyncio.sleep(self.knobs.latency_ms / 1000)
+            delay = self.knobs.latency_ms / 1000 + self.world.latency.delay(self.knobs.profile, "", "query")
+            if delay:
+                await asyncio.sleep(delay)
             devices = [d.describe() for d in self.world.online()]
             return _text(json.dumps({"devices": devices}, separators=(",", ":")))
         world = self.world
         device = world.device(args["device"])
         if name in UNLOCKED_TOOLS:
             async with device.lock:
-                await self._faults(device)
+                await self._faults(device, "query")
             return await self._handlers[name](device, args)
         if name == "mobile_long_press_on_screen_at_coordinates":
             return await self._long_press(device, args)
@@ -165,7 +170,7 @@ class Simulator:
 
     async def _locked(self, device: Device, name: str, args: dict[str, Any]) -> Content:
         async with device.lock:
-            await self._faults(device)
+            await self._faults(device, self._kind(device, name, args))
             if name == "mobile_list_elements_on_screen" and device.id in self.knobs.slow_list_ms:
                 await asyncio.sleep(self.knobs.slow_list_ms[device.id] / 1000)
             try:
@@ -180,7 +185,7 @@ class Simulator:
         duration = 500 if duration is None else duration
         async with device.input_lock:
             async with device.lock:
-                await self._faults(device)
+                await self._faults(device, "input")
                 pressed = self.runtime.press_start(device, *self._point(args))
             try:
                 await asyncio.sleep(float(duration) / 1000)
@@ -193,12 +198,20 @@ class Simulator:
             f"{formatting.js_number(args['y'])} for {formatting.js_number(duration)}ms"
         )
 
-    async def _faults(self, device: Device) -> None:
+    @staticmethod
+    def _kind(device: Device, name: str, args: dict[str, Any]) -> str:
+        if name == "mobile_launch_app":
+            return latency.launch_kind(args["packageName"], device.running)
+        return latency.TOOL_KINDS.get(name, "query")
+
+    async def _faults(self, device: Device, kind: str) -> None:
+        """The device's time for this work (latency knob + profile), then the injected hangs and errors."""
         knobs = self.knobs
         device.calls += 1
         r_error, r_hang = device.rng.random(), device.rng.random()
-        if knobs.latency_ms:
-            await asyncio.sleep(knobs.latency_ms / 1000)
+        delay = knobs.latency_ms / 1000 + self.world.latency.delay(knobs.profile, device.id, kind)
+        if delay:
+            await asyncio.sleep(delay)
         if r_hang < knobs.hang_rate or knobs.hang_at.get(device.id) == device.calls:
             await asyncio.sleep(knobs.hang_s)
         if r_error < knobs.error_rate:
@@ -278,14 +291,29 @@ class Simulator:
         (Pillow releases the GIL), so one device's screenshot does not stall the other devices."""
         name, _pkg = self.runtime.foreground(device)
         views = self.runtime.elements(device)
+        keyboard = self.runtime.keyboard_up(device)
         status = f"{time.strftime('%H:%M')}  {device.user}"
         key = (
             name,
             status,
+            keyboard,
             size,
             fmt,
             tuple(
-                (v.type, v.text, v.label, v.hint, v.identifier, v.x, v.y, v.width, v.height, v.focused, v.launches)
+                (
+                    v.type,
+                    v.text,
+                    v.label,
+                    v.hint,
+                    v.identifier,
+                    v.x,
+                    v.y,
+                    v.width,
+                    v.height,
+                    v.focused,
+                    v.checked,
+                    v.launches,
+                )
                 for v in views
             ),
         )
@@ -293,7 +321,8 @@ class Simulator:
         if cached is None:
 
             def draw() -> bytes:
-                return render.encode(render.draw_screen(views, title=name, status=status), size, fmt)
+                screen = render.draw_screen(views, title=name, status=status, keyboard=keyboard)
+                return render.encode(screen, size, fmt)
 
             cached = await asyncio.to_thread(draw)
             self._shots[key] = cached
@@ -324,16 +353,29 @@ class Simulator:
     def _point(self, args: dict[str, Any]) -> tuple[float, float]:
         return float(args["x"]), float(args["y"])
 
+    def _ref_target(self, device: Device, ref: str) -> tuple[float, float]:
+        """Where mobilecli taps for ``io tap <ref>``: it dumps the UI again and resolves the ref against the
+        screen *now* (a stale ref taps whatever holds that number today); ``x,y`` targets are coordinates."""
+        if COORDINATES_RE.match(ref):
+            x, y = ref.split(",")
+            return float(x), float(y)
+        if not REF_RE.match(ref):
+            raise command_failed(
+                f"io tap {ref} --device {device.id}",
+                f"invalid target format. Expected 'x,y' coordinates or an element ref like '@e15', got '{ref}'",
+            )
+        for view in self.runtime.list_with_refs(device):
+            if view.ref == ref:
+                return view.center
+        raise command_failed(
+            f"io tap {ref} --device {device.id}",
+            f"ref {ref} not found on current screen; refs come from the latest 'dump ui'",
+        )
+
     async def _click_on_screen_at_coordinates(self, device: Device, args: dict[str, Any]) -> Content:
         ref = args.get("ref")
-        if ref:
-            view = device.last_refs.get(ref)
-            if view is None:
-                raise command_failed(
-                    f"io tap {ref} --device {device.id}",
-                    f"failed to tap: element {ref} not found (list elements on screen again)",
-                )
-            self.runtime.tap(device, *view.center)
+        if ref is not None:  # 1.0.4 hands even an empty ref to mobilecli
+            self.runtime.tap(device, *self._ref_target(device, ref))
             return _text(f"Clicked on element {ref}")
         if args.get("x") is None or args.get("y") is None:
             raise ActionableError("Either ref or both x and y must be provided")
@@ -390,7 +432,8 @@ class Simulator:
 
     async def _swipe_on_screen(self, device: Device, args: dict[str, Any]) -> Content:
         direction = args["direction"]
-        self.runtime.screen_handler(device, f"swipe_{direction}")
+        has_point = args.get("x") is not None and args.get("y") is not None
+        self.runtime.swipe(device, direction, self._point(args) if has_point else None)
         if args.get("x") is not None and args.get("y") is not None:
             dist = args.get("distance")
             dist_txt = f" {formatting.js_number(dist)} pixels" if dist is not None else ""

@@ -15,6 +15,7 @@ from qa_agent.sim.actionlog import ActionLog
 from qa_agent.sim.appmodel import AppModel, Element
 from qa_agent.sim.config import SimConfig, device_id, user_name
 from qa_agent.sim.errors import device_not_found
+from qa_agent.sim.latency import Latency
 
 SCREEN_W = 1080
 SCREEN_H = 2400
@@ -39,6 +40,17 @@ class ElementView:
     model: Element | None = None
     launches: str | None = None  # launcher icon: the package it starts
     ref: str = ""
+    checkable: bool = False
+    checked: bool = False
+    selected: bool = False
+    enabled: bool = True
+    scrollable: bool = False
+    button: str | None = None  # a navigation-bar key: the button it presses
+    extra: dict[str, Any] = field(default_factory=dict)  # a list row's ``item`` and ``index``
+
+    @property
+    def clickable(self) -> bool:
+        return bool(self.launches or self.button or (self.model is not None and self.model.interactive))
 
     @property
     def center(self) -> tuple[float, float]:
@@ -56,6 +68,9 @@ class AppRun:
     state: dict[str, Any]
     stack: list[str]
     focused: str | None = None
+    keyboard: bool = False  # the soft keyboard is up (a text field has focus and it was not dismissed)
+    scroll: dict[str, int] = field(default_factory=dict)  # list key -> first row shown (absent: the start,
+    # or the end for stick_to_end lists)
 
     @property
     def screen(self) -> str:
@@ -93,7 +108,6 @@ class Device:
     orientation: str = "portrait"
     clipboard: str = ""
     location: tuple[float, float] | None = None
-    last_refs: dict[str, ElementView] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     input_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     calls: int = 0
@@ -102,6 +116,7 @@ class Device:
     log_event: asyncio.Event = field(default_factory=asyncio.Event)
     crashes: list[Crash] = field(default_factory=list)
     pids: dict[str, int] = field(default_factory=dict)
+    toasts: list[tuple[str, float]] = field(default_factory=list)  # (text, until time.monotonic())
 
     @property
     def name(self) -> str:
@@ -137,6 +152,7 @@ class World:
         self.created = time.time()
         self.id = secrets.token_hex(8)  # a new world (process start or /sim/reset) has a new id
         self.actions = ActionLog()
+        self.latency = Latency(config.seed)
         self.shared: dict[str, dict[str, Any]] = {pkg: copy.deepcopy(m.shared) for pkg, m in catalog.items()}
         self.devices: list[Device] = [
             Device(

@@ -278,3 +278,93 @@ async def test_contract_19_seed_tools(world: SimulatorHandle, launch: MobileMcpL
     adb_actions = [a for a in actions if a["tool"] == "adb"]
     assert any(a["arguments"]["argv"][:3] == ["shell", "input", "tap"] for a in adb_actions)
     assert all(a["device"] == OUR_ID for a in adb_actions)
+
+
+# The tools the real server has and the simulator does not serve (cloud fleet and screen recording).
+NOT_SERVED = {
+    "mobile_login_to_cloud_provider",
+    "mobile_list_remote_devices",
+    "mobile_allocate_remote_device",
+    "mobile_release_remote_device",
+    "mobile_start_screen_recording",
+    "mobile_stop_screen_recording",
+}
+
+
+async def test_contract_tool_list_matches_the_live_server(world: SimulatorHandle, launch: MobileMcpLaunch) -> None:
+    """Names, order, titles, descriptions, input schemas and annotations of every served tool, as the live
+    server lists them: a new mobile-mcp that changes any of them fails here."""
+    async with stdio_session(launch.command, launch.args) as real, http_session(world.url) as ours:
+        real_tools = [t.model_dump() for t in (await real.list_tools()).tools]
+        our_tools = [t.model_dump() for t in (await ours.list_tools()).tools]
+    assert {t["name"] for t in real_tools} - {t["name"] for t in our_tools} == NOT_SERVED
+    assert [t for t in real_tools if t["name"] not in NOT_SERVED] == our_tools
+
+
+async def test_contract_refs_unknown_tools_and_the_other_tools(world: SimulatorHandle, launch: MobileMcpLaunch) -> None:
+    """Refs are resolved against the screen at call time on both servers (one world, so a stale ref on one
+    taps what the other would tap); unknown and malformed refs and unknown tools answer the same text."""
+    async with stdio_session(launch.command, launch.args) as real, http_session(world.url) as ours:
+        p = Pair(real, ours)
+        dev = {"device": OUR_ID}
+        await p.same_text("mobile_nope", dev, is_error=True)
+        await p.same_text("mobile_launch_app", {**dev, "packageName": "com.example.login"})
+        listing = await p.same_text("mobile_list_elements_on_screen", dev)
+        assert "@e4 Button" in listing and "@e12" not in listing
+        unknown = await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e12"}, is_error=True)
+        assert unknown.endswith("ref @e12 not found on current screen; refs come from the latest 'dump ui'\n")
+        for bad in ("e1", ""):
+            await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": bad}, is_error=True)
+        await p.same_text("mobile_click_on_screen_at_coordinates", {**dev, "ref": "5,2300"})
+
+        # stale: @e6 was the login screen's battery; after HOME it is the launcher's sixth icon (Talkie RC)
+        for call in (p.call_real, p.call_ours):
+            await call("mobile_press_button", {**dev, "button": "HOME"})
+            tapped = await call("mobile_click_on_screen_at_coordinates", {**dev, "ref": "@e6"})
+            assert not tapped.isError and result_text(tapped) == "Clicked on element @e6"
+            front = await p.call_ours("mobile_get_foreground_app", dev)
+            assert result_text(front).endswith("(com.example.ptt.rc)")
+            await call("mobile_terminate_app", {**dev, "packageName": "com.example.ptt.rc"})
+
+        # the served tools beyond the seed's 19 (clipboard and the foreground app's name: see the sim README)
+        await p.same_text("mobile_set_location", {**dev, "latitude": 1.5, "longitude": 2})
+        await p.same_text("mobile_set_location", {**dev, "latitude": 1.5})
+        await p.same_text("mobile_set_location", dev)
+        await p.same_text("mobile_list_crashes", dev)
+        await p.same_text("mobile_get_crash", {**dev, "id": "nope"}, is_error=True)
+        await p.same_text("mobile_get_device_logs", {**dev, "limit": 1})
+        await p.same_text("mobile_launch_app", {**dev, "packageName": "com.example.login"})
+        steps = [
+            {"name": "mobile_get_orientation", "arguments": {}},
+            {"name": "mobile_click_on_screen_at_coordinates", "arguments": {"ref": "@e9"}},
+        ]
+        await p.same_text("mobile_batch_commands", {**dev, "steps": steps, "listElementsAtEnd": True})
+        await p.same_text("mobile_batch_commands", {**dev, "steps": [{"name": "mobile_nope", "arguments": {}}]})
+        real_front, our_front = await p.both("mobile_get_foreground_app", dev)
+        assert result_text(real_front).endswith("(com.example.login)")
+        assert result_text(our_front) == "Foreground app: Acme (com.example.login)"
+
+
+async def test_contract_phone_screens(world: SimulatorHandle, launch: MobileMcpLaunch) -> None:
+    """Nested layouts, element states, dialogs, lists and the system bars read the same through the real
+    server (mobilecli parses our fake adb's UI dump) as through ours."""
+    async with stdio_session(launch.command, launch.args) as real, http_session(world.url) as ours:
+        p = Pair(real, ours)
+        dev = {"device": OUR_ID}
+        await p.same_text("mobile_launch_app", {**dev, "packageName": "com.example.chat"})
+        for message in ("one", "two"):
+            await p.call_ours("mobile_click_on_screen_at_coordinates", {**dev, "x": 400, "y": 1300})
+            await p.call_ours("mobile_type_keys", {**dev, "text": message, "submit": False})
+            await p.call_ours("mobile_click_on_screen_at_coordinates", {**dev, "x": 930, "y": 1300})
+        chat = await p.same_text("mobile_list_elements_on_screen", dev)
+        assert 'text="Alice: two"' in chat and " focused" in chat and "com.android.systemui:id/clock" in chat
+        # one world: what changes state runs once (through the real server), the reading calls on both
+        await p.call_real("mobile_press_button", {**dev, "button": "BACK"})  # hides the keyboard
+        await p.call_real("mobile_click_on_screen_at_coordinates", {**dev, "x": 540, "y": 1770})
+        dialog = await p.same_text("mobile_list_elements_on_screen", {**dev, "format": "json"})
+        assert "Clear chat history?" in dialog and "Team chat" not in dialog
+        await p.call_real("mobile_press_button", {**dev, "button": "BACK"})  # cancels the dialog
+        await p.call_real("mobile_click_on_screen_at_coordinates", {**dev, "x": 990, "y": 160})
+        settings = await p.same_text("mobile_list_elements_on_screen", dev)
+        assert " checked" in settings and " selected" in settings and " disabled" in settings
+        await p.same_text("mobile_list_elements_on_screen", {**dev, "format": "json"})

@@ -215,3 +215,25 @@ async def test_group_call_three_devices(pkg: str) -> None:
             await call(s, "mobile_click_on_screen_at_coordinates", device=d, ref=ref_of(listing, "Accept"))
             assert 'text="In call"' in await call(s, "mobile_list_elements_on_screen", device=d)
         assert 'text="3 participants"' in await call(s, "mobile_list_elements_on_screen", device=alice)
+
+
+async def test_refs_are_resolved_against_the_screen_at_call_time() -> None:
+    """As mobilecli does: a ref is looked up in a fresh dump, so a stale one taps what holds its number now."""
+    async with simulator_process(devices=1) as sim, http_session(sim.url) as s:
+        await call(s, "mobile_launch_app", device=ALICE, packageName="com.example.login")
+        listing = await call(s, "mobile_list_elements_on_screen", device=ALICE)
+        assert "@e12" not in listing and re.search(r"^@e6 LinearLayout label=\"Battery", listing, re.M), listing
+        absent = await s.call_tool("mobile_click_on_screen_at_coordinates", {"device": ALICE, "ref": "@e12"})
+        assert absent.isError and result_text(absent) == (
+            f"Error: Command failed: mobilecli io tap @e12 --device {ALICE}\n"
+            "ref @e12 not found on current screen; refs come from the latest 'dump ui'\n"
+        )
+        await call(s, "mobile_press_button", device=ALICE, button="HOME")  # no new listing: @e6 (the battery) is stale
+        assert await call(s, "mobile_click_on_screen_at_coordinates", device=ALICE, ref="@e6") == (
+            "Clicked on element @e6"
+        )
+        assert (
+            await call(s, "mobile_get_foreground_app", device=ALICE) == "Foreground app: Talkie RC (com.example.ptt.rc)"
+        )
+        unknown = await s.call_tool("mobile_nope", {"device": ALICE})
+        assert unknown.isError and result_text(unknown) == "MCP error -32602: Tool mobile_nope not found"

@@ -46,3 +46,23 @@ def test_expressions() -> None:
     assert evaluate("state.missing", ctx) is None
     assert render("{shared.n} participant{'' if shared.n == 1 else 's'}", ctx) == "3 participants"
     assert render("{{literal}} {state.x}", ctx) == "{literal} "
+
+
+def test_screen_feature_errors_name_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "lists.yaml"
+    head = "package: com.x\nname: X\nstart: main\nscreens:\n  main:\n    elements:\n"
+    bad.write_text(head + "      - {key: l, items: 'state.rows', bounds: [0, 0, 10, 10]}\n")
+    with pytest.raises(
+        AppModelError, match=r"lists\.yaml: screens\.main\.elements\.0: .*'items' and 'item' go together"
+    ):
+        load_models([bad])
+    bad.write_text(head + "      - {text: hi, bounds: [0, 0, 1, 1], enabled: 'open(\"x\")'}\n")
+    with pytest.raises(AppModelError, match=r"enabled: .*only calls of"):
+        load_models([bad])
+    bad.write_text(
+        head
+        + "      - key: box\n        bounds: [0, 0, 9, 9]\n"
+        + "        children: [{text: x, bounds: [0, 0, 1, 1], on: {tap: [{go: nope}]}}]\n"
+    )
+    with pytest.raises(AppModelError, match="'go: nope' names an unknown screen"):
+        load_models([bad])
