@@ -9,13 +9,15 @@ from langgraph.types import Send
 from graph.state import QAState
 from nodes.lane import LaneInput
 from qa_agent.devices.world import PROCESS_TOKEN
+from qa_agent.verdicts import stops_the_attempt
 
 
 def lanes_for_segment(state: QAState) -> list[Send] | str:
     """Send one lane per driver with steps in the current segment; else go verify.
 
     Used after the planner (segment 0) and after each barrier. A failed or blocked step
-    stops the run at the barrier: later segments would only act on a broken premise.
+    stops the run at the barrier: later segments would only act on a broken premise (an
+    inconclusive check breaks none: see qa_agent.verdicts.stops_the_attempt).
     """
     if state.get("verdict") is not None:
         return "report"
@@ -24,7 +26,7 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
     current = [r for r in state.get("results", []) if r.attempt == attempt]
     if any(r.error_class == "interrupted" for r in current):
         return "restart_attempt"
-    if any(r.status in ("failed", "blocked") for r in current):
+    if any(stops_the_attempt(r) for r in current):
         return "verifier"
     segments = plan.segments()
     index = state.get("segment", 0)

@@ -22,6 +22,7 @@ from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.pool import DevicePool, pool_for
 from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
 from qa_agent.reports.paths import inside
+from qa_agent.verdicts import stops_the_attempt
 
 
 class LaneInput(TypedDict):
@@ -136,7 +137,7 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
     return {
         "results": [result],
         "cursor": cursor + 1,
-        "stopped": state.get("stopped") or result.status != "passed",
+        "stopped": state.get("stopped") or result.status == "skipped" or stops_the_attempt(result),
     }
 
 

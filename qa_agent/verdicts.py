@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from graph.state import Plan, StepResult, Verdict
+from graph.state import ASSERTION_ACTIONS, Plan, StepResult, Verdict
 
 
 def blocked(message: str, failure_class: str = "cannot_run") -> Verdict:
     return Verdict(result="blocked", justification=message, failure_class=failure_class)  # type: ignore[arg-type]
+
+
+def stops_the_attempt(result: StepResult) -> bool:
+    """A step that did not pass stops its lane and the attempt, except an inconclusive check: a check
+    changes nothing on the device, so the steps after it still act on the premise the plan set up,
+    and a later conclusive failure is still evidence (PTT-2's banner that stays after release is a
+    defect whether or not a too-slow phone let us time its appearance)."""
+    inconclusive = result.status == "blocked" and result.error_class == "transient"
+    return result.status in ("failed", "blocked") and not (inconclusive and result.action in ASSERTION_ACTIONS)
 
 
 def _evidence_line(result: StepResult) -> str:
@@ -31,7 +40,8 @@ def decide(plan: Plan, results: list[StepResult]) -> Verdict:
     ordered = sorted(results, key=lambda r: (r.ended_at, r.step_id))
     bad = [r for r in ordered if r.status in ("failed", "blocked")]
     if bad:
-        first = next((r for r in bad if r.status == "blocked"), None) or bad[0]
+        stopping = [r for r in bad if stops_the_attempt(r)]  # else only inconclusive checks: blocked, transient
+        first = next((r for r in stopping if r.status == "blocked"), None) or (stopping or bad)[0]
         evidence = [_evidence_line(r) for r in bad]
         if first.status == "blocked" or first.error_class == "cannot_run":
             return Verdict(

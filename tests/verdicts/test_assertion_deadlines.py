@@ -19,6 +19,7 @@ import pytest
 from graph.context import load_context
 from qa_agent.runner import run_ticket
 from qa_agent.sim.process import simulator_process
+from tests.conftest import APPS
 from tests.tickets import ticket_yaml, write_tickets
 from tests.verdicts.lanes import DEVICE, lane, step, write_app
 
@@ -133,3 +134,28 @@ async def test_an_inconclusive_attempt_is_run_once_more(sim: Any, tmp_path: Path
     assert "inconclusive: 'Done' (exact match) visible" in first.verdict.justification
     assert [a.attempt for a in outcome.state["history"]] == [0, 1]
     assert "'Done' (exact match) visible: TextView 'Done' at [" in outcome.verdict.evidence[0]
+
+
+async def test_a_defect_seen_after_an_inconclusive_check_still_fails(tmp_path: Path) -> None:
+    """A phone too slow for one check's window (here 0.1 s, a listing takes 0.3 s) makes that check
+    inconclusive, but checks change nothing: the run goes on, and build 42's banner that stays after
+    the release is a defect seen in full. It used to stop at the inconclusive check and end blocked."""
+    details = (
+        "@package:com.example.ptt.rc\nuser1: Alice\nuser2: Bob\n"
+        "Scenario: the banner goes away\n"
+        "  Given user1 opens the app\n  And user2 opens the app\n"
+        '  When user1 sees "Talk" within 10 seconds\n  And user2 sees "Ready" within 10 seconds\n'
+        '  Then while user1 holds "Talk" for 2 seconds, user2 sees "Alice is talking" within 0.1 seconds\n'
+        '  And user2 does not see "Alice is talking" within 5 seconds\n'
+    )
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("SLOW-2", details=details))
+    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+        await sim.configure(slow_list_ms={"emulator-5556": 300})
+        ctx = load_context(report_root=tmp_path / "runs", tickets_dir=tickets, mobile_mcp_url=sim.url)
+        outcome = await asyncio.wait_for(run_ticket(ctx, "SLOW-2"), 180)
+    assert outcome.verdict.result == "failure", outcome.verdict.justification
+    assert "'Alice is talking' (exact match) still visible after 5s" in outcome.verdict.justification
+    results = {r.step_id: r for r in outcome.state["results"]}
+    inconclusive = [r for r in results.values() if r.status == "blocked"]
+    assert [(r.action, r.error_class) for r in inconclusive] == [("assert_visible", "transient")]
+    assert "inconclusive" in inconclusive[0].message
