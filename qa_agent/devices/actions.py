@@ -200,6 +200,7 @@ class LaneDriver:
         predicate: Callable[[list[Element]], Any],
         *,
         start: float | None = None,
+        late_no: bool = False,
     ) -> Look:
         """Poll the element list inside the window [start, start + timeout_s] (monotonic clock) until
         `predicate` returns something truthy.
@@ -211,6 +212,11 @@ class LaneDriver:
         screen as soon as it starts), so the last poll is timed to start in that stretch and end
         before the deadline, judging by how long listings took so far. Polls quickly at first and
         backs off to MAX_POLL_INTERVAL_S.
+
+        `late_no`: a device slower than that stretch may finish the covering look after the deadline,
+        and its answer may then decide a "no" only (the look began in the last stretch, so what it
+        shows was still there then or later). Sound for "X is gone by the deadline", whose "no" is X
+        still showing; never for "X shows up", whose "no" could be a toast that came and went.
         """
         tool = "mobile_list_elements_on_screen"
         opened = time.monotonic() if start is None else start
@@ -225,11 +231,18 @@ class LaneDriver:
         trouble = ""
         while (left := deadline - time.monotonic()) > MIN_LOOK_S:
             began = time.monotonic()
-            outcome = await self.call(tool, {}, step, timeout_s=min(left, call_timeout), attempts=1)
+            covering = began >= deadline - cover
+            cap = max(left, took * 1.5) if late_no and covering and took > left else left
+            outcome = await self.call(tool, {}, step, timeout_s=min(cap, call_timeout), attempts=1)
             ended = time.monotonic()
             if outcome.ok and not outcome.unconfirmed:
                 if ended > deadline:
-                    trouble = f"the last answer came {ended - deadline:.1f}s after the window closed"
+                    late = parse_elements(outcome.text)
+                    if late_no and covering and not predicate(late):
+                        covered, elements, seen = True, late, (began - opened, ended - opened)
+                        self.last_elements_text, self.last_elements = outcome.text, late
+                    else:
+                        trouble = f"the last answer came {ended - deadline:.1f}s after the window closed"
                     break
                 took = max(took, ended - began)
                 covered = covered or began >= deadline - cover
@@ -378,7 +391,8 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
     if want:
         look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
     else:
-        look = await d.observe(step, timeout, lambda els: not find_matches(els, text, mode), start=start)
+        absent = lambda els: not find_matches(els, text, mode)  # noqa: E731
+        look = await d.observe(step, timeout, absent, start=start, late_no=True)
     if not look.found and not look.covered:
         raise d.inconclusive(f"{what} {'visible' if want else 'absent'}", timeout, look)
     if want and look.found:

@@ -103,6 +103,18 @@ async def test_a_window_the_device_answered_in_is_judged(sim: Any, tmp_path: Pat
     assert result.message.startswith("'Busy' (exact match) still visible after 1.5s: TextView 'Busy' at [")
 
 
+async def test_a_slow_phone_still_shows_a_text_that_stays(sim: Any, tmp_path: Path) -> None:
+    """A listing slower than the window's last stretch may end after the deadline; begun in that
+    stretch, it can still show that "Busy" (gone only 3 s after the tap) had not gone by then."""
+    async with lane(sim.url, tmp_path, PACKAGE) as d:
+        await step(d, "launch_app")
+        await step(d, "tap_text", target="Start")
+        await sim.configure(slow_list_ms={DEVICE: 1000})
+        result = await step(d, "assert_not_visible", text="Busy", timeout_s=1.2)
+    assert (result.status, result.error_class) == ("failed", "app_defect"), result.message
+    assert "'Busy' (exact match) still visible after 1.2s" in result.message
+
+
 async def test_a_hang_inside_the_window_never_fails_a_correct_app(sim: Any, tmp_path: Path) -> None:
     async with lane(sim.url, tmp_path, PACKAGE) as d:
         await step(d, "launch_app")
