@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale.py --sizes 10 30 50 --verbatim 10 \
 		--json bench/out/scale.json > bench/out/scale.md
 	$(BIN)/python bench/gherkin_corpus.py --json bench/out/gherkin_corpus.json > bench/out/gherkin_corpus.md
+	$(BIN)/python bench/startup.py --reps 7 --json bench/out/startup.json > bench/out/startup.md
 	$(BIN)/python bench/assemble.py
 
 clean:
