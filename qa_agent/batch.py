@@ -13,9 +13,8 @@ from typing import Any
 
 from graph.context import Context
 from graph.state import WorldIdentity
-from qa_agent.devices.calls import CallPolicy, call_tool
-from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
+from qa_agent.devices.listing import HostDown, discover_lab
 from qa_agent.devices.pool import close_pool, pool_for
 from qa_agent.jira_client import JiraError, call_jira, jira_session
 from qa_agent.keys import is_key
@@ -59,15 +58,14 @@ async def keys_for_jql(ctx: Context, jql: str, limit: int = 100) -> list[str]:
 
 
 async def _world(ctx: Context, batch_id: str) -> WorldIdentity:
-    """The pool's devices and, when known, who is signed in on each."""
+    """The pool's devices (every host's, for a lab) and, when known, who is signed in on each."""
     pool = pool_for(batch_id, ctx)
     try:
-        session = await pool.session("probe")
-        policy = CallPolicy(
-            timeout_s=30.0, attempts=2, backoff_base_s=0.5, allowed=frozenset({"mobile_list_available_devices"})
-        )
-        outcome = await call_tool(session, "mobile_list_available_devices", {}, policy)
-        return await pool.world(parse_device_ids(outcome.text) if outcome.ok else [])
+        try:
+            devices = (await discover_lab(pool)).devices
+        except HostDown:
+            devices = []  # each run then ends blocked saying why
+        return await pool.world(devices)
     finally:
         await close_pool(batch_id)
 
@@ -78,7 +76,7 @@ async def run_batch(
     batch_id = f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = inside(ctx.report_root, batch_id)
     async with AsyncExitStack() as stack:
-        if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url):
+        if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url or ctx.mobile_mcp_urls or ctx.lab_file):
             from qa_agent.sim.process import simulator_process
 
             sim = await stack.enter_async_context(

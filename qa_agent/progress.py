@@ -84,6 +84,9 @@ class ProgressPrinter:
         if kind == "run_resume":
             self._print(f"resuming run {event['run_id']} at {', '.join(event['next'])}")
             return
+        if kind == "host_down":  # a lab host gave no device; the run goes on with the others
+            self._print(f"[yellow]device host {event['host']} left out: {escape(str(event['message']))}[/yellow]")
+            return
         if kind == "barrier":
             self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"
             self._print(
