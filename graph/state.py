@@ -166,6 +166,7 @@ class WorldIdentity(BaseModel):
     world_id: str | None = None
     devices: list[str] = Field(default_factory=list)
     accounts: dict[str, str] = Field(default_factory=dict, description="device id -> account (user)")
+    hosts: dict[str, str] = Field(default_factory=dict, description="device id -> lab host (a lab only)")
     process: str = ""
 
 

@@ -20,6 +20,8 @@ from graph.state import Plan, QAState
 from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.isolation import isolation_keys
+from qa_agent.devices.shared_leases import run_leaser
 from qa_agent.devices.world import world_of_this_process
 from qa_agent.planning.roles import parse_roles
 from qa_agent.planning.validate import launchable_packages, validate_plan
@@ -57,6 +59,15 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
     seen = {"world": world} if world is not None else {}
     if action == "approve":
+        # The pause gave the devices back; a shared lab may have lent them out meanwhile: wait for them.
+        leaser = run_leaser(ctx, state.get("devices", []), world)
+        drivers = state.get("drivers", [])
+        if leaser is not None and drivers:
+            keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), state["summary"].test_details)
+            try:
+                await leaser.acquire(state["run_id"], len(drivers), frozenset(d.device for d in drivers), keys=keys)
+            except NotEnoughDevices as exc:
+                return {"verdict": blocked(str(exc))}
         return {"plan_approved": True} | seen
     if action == "reject":
         reason = str(decision.get("reason") or "no reason given")

@@ -18,8 +18,8 @@ from graph.state import DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.isolation import isolation_keys
-from qa_agent.devices.leases import leaser_for
 from qa_agent.devices.pool import pool_for
+from qa_agent.devices.shared_leases import run_leaser
 from qa_agent.devices.world import world_of_this_process
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
@@ -119,8 +119,8 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
         update["world"] = world
     accounts = world.accounts if world is not None else {}
     try:
-        leaser = leaser_for(ctx.device_pool)
-        if leaser is not None:  # a batch: only the devices leased to this run
+        leaser = run_leaser(ctx, devices, world)
+        if leaser is not None:  # a batch or a lab shared by agents: only the devices leased to this run
             pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
             keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), summary.test_details)
             devices = await leaser.acquire(

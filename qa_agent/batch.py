@@ -85,10 +85,10 @@ async def run_batch(
             ctx = ctx.model_copy(update={"mobile_mcp_url": sim.url})
         world = await _world(ctx, batch_id)
         devices = world.devices
-        leaser = DeviceLeaser(devices, world.accounts)
-        register_leaser(batch_id, leaser)
-        stack.callback(forget_leaser, batch_id)
-        ctx = ctx.model_copy(update={"device_pool": batch_id})
+        if ctx.checkpoint_dsn is None:  # with a DSN, runs lease in PostgreSQL, shared with other agents
+            register_leaser(batch_id, DeviceLeaser(devices, world.accounts, world.hosts))
+            stack.callback(forget_leaser, batch_id)
+            ctx = ctx.model_copy(update={"device_pool": batch_id})
         graph = await stack.enter_async_context(durable_graph(ctx))
         # Leases already cap device use; the run limit only bounds open sessions and memory, and
         # should not make tickets that need no device (blocked early) queue behind the others.

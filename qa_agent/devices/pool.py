@@ -161,6 +161,7 @@ class DevicePool:
                     if (h.name, d) in lab_id
                 }  # fmt: skip
                 world = identity(devices, None, seen | configured | self.ctx.device_accounts)
+                world.hosts = {d: route[0] for d, route in self._routes.items()}
                 if len(known) == len(names):  # provable only when every host says which world it is
                     world.world_id = ";".join(f"{h}={s['world_id']}" for h, s in known)
                 self._world = world
