@@ -1,0 +1,73 @@
+"""Two agent processes run batches at once over one lab of two simulator hosts, sharing leases in PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import APPS
+
+pytestmark = pytest.mark.slow
+EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-1": "success", "PTT-3": "blocked"}
+
+
+def _runs(report_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(report_dir.glob("**/report.json"))]
+
+
+async def test_two_agents_share_the_lab_without_driving_a_device_twice(
+    postgres_dsn: str, jira_url: str, tmp_path: Path
+) -> None:
+    from qa_agent.sim.process import simulator_process
+
+    async with simulator_process(devices=4, apps_dir=APPS) as a, simulator_process(devices=4, apps_dir=APPS) as b:
+        agents = []
+        for name in ("agent1", "agent2"):
+            env = {
+                **os.environ, "JIRA_MCP_URL": jira_url, "MOBILE_MCP_URLS": f"{a.url},{b.url}",
+                "QA_CHECKPOINT_DSN": postgres_dsn, "QA_REPORT_DIR": str(tmp_path / name), "COLUMNS": "200",
+            }  # fmt: skip
+            agent = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "qa_agent.cli", "batch", *EXPECTED,
+                env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            agents.append(agent)
+        outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in agents)), 600)
+        logs = {"host1": await a.actions(), "host2": await b.actions()}
+    for agent, (out, _) in zip(agents, outputs, strict=True):
+        assert agent.returncode == 1, out.decode()  # PTT-2 fails, as it should
+
+    windows: dict[str, list[tuple[float, float, str]]] = {}
+    for name in ("agent1", "agent2"):
+        runs = _runs(tmp_path / name)
+        verdicts = {r["ticket_key"]: r["verdict"]["result"] for r in runs}
+        assert verdicts == EXPECTED, {r["ticket_key"]: r["verdict"]["justification"] for r in runs}
+        for run in runs:
+            results = run.get("results") or []
+            for device in {r["device"] for r in results if r.get("device")}:
+                mine = [r for r in results if r["device"] == device]
+                span = (min(r["started_at"] for r in mine), max(r["ended_at"] for r in mine), run["run_id"])
+                windows.setdefault(device, []).append(span)
+    assert sum(len(w) for w in windows.values()) >= 16  # (2+2+1+3 drivers) x 2 agents
+    assert any("/" in d for d in windows)  # both hosts list emulator-5554..: the lab qualified the ids
+    for device, spans in windows.items():
+        for (_s1, e1, r1), (s2, _e2, r2) in itertools.combinations(sorted(spans), 2):
+            assert e1 <= s2, f"{device} served {r1} and {r2} at the same time"
+
+    # The simulators saw it too: on no device did two calls ever overlap.
+    for host, actions in logs.items():
+        per_device: dict[str, list[tuple[float, float]]] = {}
+        for action in actions:
+            if action["device"]:
+                per_device.setdefault(action["device"], []).append((action["start"], action["end"] or action["start"]))
+        assert per_device, f"{host} was never used"
+        for device, calls in per_device.items():
+            for (_s1, e1), (s2, _e2) in itertools.pairwise(sorted(calls)):
+                assert e1 <= s2, f"{host}/{device}: two calls at once"
