@@ -21,6 +21,7 @@ from qa_agent.keys import is_key
 from qa_agent.reports.batch_index import render_batch_index
 from qa_agent.reports.junit import render_junit_suite
 from qa_agent.reports.paths import inside
+from qa_agent.reports.writer import build_report
 from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
 from qa_agent.verdicts import blocked
 
@@ -104,11 +105,11 @@ async def run_batch(
                     return RunOutcome(run_id, blocked(f"the run crashed: {exc!r}"), None, {"ticket_key": key})
 
         outcomes = list(await asyncio.gather(*(one(k, i) for i, k in enumerate(keys, start=1))))
-    await asyncio.to_thread(_write_batch_reports, folder, batch_id, outcomes)
+    await asyncio.to_thread(write_batch_reports, folder, batch_id, outcomes)
     return BatchOutcome(batch_id, outcomes, folder, devices)
 
 
-def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
+def write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
     """junit.xml for CI and index.html for people, from each run's report.json."""
     runs: list[tuple[dict[str, Any], Path]] = []
     for o in outcomes:
@@ -116,12 +117,13 @@ def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]
         data: dict[str, Any] = (
             json.loads(report.read_text(encoding="utf-8"))
             if o.report_dir and report.is_file()
-            else {"ticket_key": o.state.get("ticket_key", ""), "verdict": o.verdict.model_dump()}
-        )
+            else build_report(o.state)
+            | {"ticket_key": o.state.get("ticket_key", ""), "verdict": o.verdict.model_dump()}
+        )  # no report of its own: a crashed run, or a run on a LangGraph server
         runs.append((data, Path(o.report_dir or folder)))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "junit.xml").write_text(render_junit_suite(batch_id, runs), encoding="utf-8")
     (folder / "index.html").write_text(render_batch_index(batch_id, runs, folder), encoding="utf-8")
 
 
-__all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch"]
+__all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch", "write_batch_reports"]

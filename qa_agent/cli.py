@@ -252,7 +252,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         console.print("[red]usage error:[/red] no ticket: give keys or a --jql that matches some")
         return USAGE_ERROR
     console.print(f"batch of {len(keys)} ticket(s): {escape(', '.join(keys))}")  # JQL keys are Jira's text
-    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
+    if args.server:
+        from qa_agent.server_batch import run_server_batch
+
+        batch = asyncio.run(run_server_batch(ctx, args.server, keys, args.concurrency))
+    else:
+        batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=None))
     table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
     for column in ("ticket", "verdict", "devices", "steps", "report"):
         table.add_column(column, overflow="fold")
@@ -302,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--limit", type=int, default=100, help="at most this many tickets from --jql")
     batch.add_argument("--concurrency", type=int, help="tickets at once (default: one per device)")
     batch.add_argument("--devices", type=int, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
+    batch.add_argument(
+        "--server", metavar="URL", help="run each ticket on this LangGraph server (bearer: QA_SERVER_TOKEN)"
+    )
     batch.set_defaults(handler=cmd_batch)
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")
