@@ -25,9 +25,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from graph.context import ConfigError, Context
+from graph.state import Ticket
 
 HOST_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 _URL = re.compile(r"^https?://[^\s]+$")
+_LABEL_TAG = re.compile(r"@device[:=]\s*(?P<name>[\w.:-]{1,100})")
+DEVICE_LABEL = "qa-device:"
 
 
 class DeviceHost(BaseModel):
@@ -103,3 +106,15 @@ def qualify(listed: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
         for device in devices:
             out[f"{host}/{device}" if seen[device] > 1 else device] = (host, device)
     return out
+
+
+def wanted_labels(ticket: Ticket | None, test_details: str) -> frozenset[str]:
+    """Labels every device of the run must carry: ticket label `qa-device:NAME` or `@device:NAME`."""
+    names = {m.group("name") for m in _LABEL_TAG.finditer(test_details)}
+    if ticket is not None:
+        names |= {label[len(DEVICE_LABEL) :] for label in ticket.labels if label.startswith(DEVICE_LABEL)}
+    return frozenset(n.casefold() for n in names if n)
+
+
+def with_labels(devices: list[str], labels: dict[str, list[str]], wanted: frozenset[str]) -> list[str]:
+    return [d for d in devices if wanted <= {x.casefold() for x in labels.get(d, [])}]

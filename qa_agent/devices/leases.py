@@ -71,11 +71,14 @@ class DeviceLeaser:
         pinned: frozenset[str] = frozenset(),
         wanted: frozenset[str] = frozenset(),
         keys: frozenset[str] = frozenset(),
+        among: list[str] | None = None,
     ) -> list[str]:
-        """Wait until `count` devices, including the `pinned` ones (FORCE_DEVICE_DRIVER<n>) and one
-        signed in as each `wanted` account, are free and no other run holds one of the isolation
-        `keys` (first come, first served); hold them for `run_id`."""
-        check_request(self.devices, self.named, count, pinned, wanted)
+        """Wait until `count` devices (of `among`, e.g. those with the labels the ticket asks for),
+        including the `pinned` ones (FORCE_DEVICE_DRIVER<n>) and one signed in as each `wanted`
+        account, are free and no other run holds one of the isolation `keys` (first come, first
+        served); hold them for `run_id`."""
+        usable = self.devices if among is None else [d for d in self.devices if d in among]
+        check_request(usable, self.named, count, pinned, wanted)
         wanted = frozenset(a.casefold() for a in wanted)
         held = self._held.get(run_id, [])
         if pick(held, count, pinned, wanted, self.accounts) is not None and keys <= self._keys.get(run_id, frozenset()):
@@ -87,7 +90,7 @@ class DeviceLeaser:
             nonlocal chosen
             if self._queue[0] != run_id or any(keys & other for other in self._keys.values()):
                 return False
-            chosen = pick(self._free, count, pinned, wanted, self.accounts, self.hosts)
+            chosen = pick([d for d in self._free if d in usable], count, pinned, wanted, self.accounts, self.hosts)
             return chosen is not None
 
         async with self._changed:

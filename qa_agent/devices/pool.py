@@ -162,6 +162,10 @@ class DevicePool:
                 }  # fmt: skip
                 world = identity(devices, None, seen | configured | self.ctx.device_accounts)
                 world.hosts = {d: route[0] for d, route in self._routes.items()}
+                world.labels = {
+                    d: labels for d, (h, local) in self._routes.items()
+                    if (labels := [*self.hosts()[h].labels, *self.hosts()[h].device_labels.get(local, [])])
+                }  # fmt: skip
                 if len(known) == len(names):  # provable only when every host says which world it is
                     world.world_id = ";".join(f"{h}={s['world_id']}" for h, s in known)
                 self._world = world

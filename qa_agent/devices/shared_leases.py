@@ -76,8 +76,11 @@ class SharedLeaser:
         pinned: frozenset[str] = frozenset(),
         wanted: frozenset[str] = frozenset(),
         keys: frozenset[str] = frozenset(),
+        among: list[str] | None = None,
     ) -> list[str]:
         """Wait until the devices and isolation keys a run needs are free in every agent; hold them."""
+        if among is not None:
+            self.devices = [d for d in self.devices if d in among]
         check_request(self.devices, self.named, count, pinned, wanted)
         wanted = frozenset(a.casefold() for a in wanted)
         if run_id not in _HELD:  # from now on close_run releases whatever got committed

@@ -8,7 +8,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
-from tests.conftest import APPS
+from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow
 
@@ -49,3 +49,32 @@ async def test_a_bad_lab_file_blocks_the_run_naming_the_problem(jira_url: str, t
     assert outcome.verdict.result == "blocked"
     assert f"QA_LAB_FILE {lab}" in outcome.verdict.justification
     assert "give exactly one of url (streamable HTTP) or command (stdio)" in outcome.verdict.justification
+
+
+async def test_a_ticket_gets_a_device_with_the_labels_it_asks_for(tmp_path: Path) -> None:
+    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.sim.process import simulator_process
+
+    tickets = tmp_path / "tickets"
+    tickets.mkdir()
+    login = (TICKETS / "LOGIN-1.yaml").read_text(encoding="utf-8")
+    (tickets / "LOGIN-1.yaml").write_text(login.replace("[login, smoke]", "[login, qa-device:Tablet]"), "utf-8")
+    (tickets / "LOGIN-9.yaml").write_text(
+        login.replace("LOGIN-1", "LOGIN-9").replace("[login, smoke]", "[login, qa-device:watch]"), "utf-8"
+    )
+    async with simulator_process(devices=2, apps_dir=APPS) as a, simulator_process(devices=2, apps_dir=APPS) as b:
+        lab = tmp_path / "lab.yaml"
+        lab.write_text(
+            f"hosts:\n  - name: rack-a\n    url: {a.url}\n    labels: [android-15]\n"
+            f"  - name: rack-b\n    url: {b.url}\n    labels: [android-15]\n"
+            "    device_labels: {emulator-5556: [tablet]}\n",
+            encoding="utf-8",
+        )
+        async with jira_server_process(tickets) as jira:
+            ctx = load_context(jira_mcp_url=jira.url, lab_file=lab, report_root=tmp_path)
+            tablet = await run_ticket(ctx, "LOGIN-1")
+            watch = await run_ticket(ctx, "LOGIN-9")
+    assert tablet.verdict.result == "success", tablet.verdict.justification
+    assert [d.device for d in tablet.state["drivers"]] == ["rack-b/emulator-5556"]
+    assert watch.verdict.result == "blocked"
+    assert "asks for devices labelled watch; no device of the lab has them all" in watch.verdict.justification
