@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import shutil
@@ -58,11 +59,10 @@ async def _as_postgres(*argv: str) -> None:
     assert proc.returncode == 0, f"{argv[0]} failed: {err.decode()}"
 
 
-@pytest.fixture
-async def postgres_dsn() -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
     """A throwaway PostgreSQL cluster on loopback (the server binaries ship with this machine's image)."""
-    if INITDB is None or PG_CTL is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    assert INITDB is not None and PG_CTL is not None, "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
     root = Path(tempfile.mkdtemp(prefix="qa-pg-"))  # outside pytest's 0700 tree: the server runs as postgres
     data = root / "data"
     if os.geteuid() == 0:
@@ -78,3 +78,11 @@ async def postgres_dsn() -> AsyncIterator[str]:
     finally:
         await _as_postgres(PG_CTL, "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def postgres_dsn() -> AsyncIterator[str]:
+    if INITDB is None or PG_CTL is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    async with throwaway_postgres() as dsn:
+        yield dsn
