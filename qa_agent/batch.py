@@ -87,7 +87,7 @@ async def run_batch(
         world = await _world(ctx, batch_id)
         devices = world.devices
         if ctx.checkpoint_dsn is None:  # with a DSN, runs lease in PostgreSQL, shared with other agents
-            register_leaser(batch_id, DeviceLeaser(devices, world.accounts, world.hosts))
+            register_leaser(batch_id, DeviceLeaser(devices, world.accounts, world.hosts, world.hosts_apart))
             stack.callback(forget_leaser, batch_id)
             ctx = ctx.model_copy(update={"device_pool": batch_id})
         graph = await stack.enter_async_context(durable_graph(ctx))

@@ -8,7 +8,13 @@ from qa_agent.devices.discovery import NotEnoughDevices, no_device_for
 
 
 def check_request(
-    devices: list[str], named: dict[str, str], count: int, pinned: frozenset[str], wanted: frozenset[str]
+    devices: list[str],
+    named: dict[str, str],
+    count: int,
+    pinned: frozenset[str],
+    wanted: frozenset[str],
+    hosts: dict[str, str] | None = None,
+    apart: bool = False,
 ) -> None:
     """NotEnoughDevices when no wait could ever satisfy the request."""
     if count > len(devices):
@@ -22,6 +28,12 @@ def check_request(
     absent = sorted(a for a in wanted if a.casefold() not in folded)
     if absent:
         raise NotEnoughDevices(no_device_for(absent[0], devices, named) + " in the batch pool")
+    accounts = {d: a.casefold() for d, a in named.items()}
+    if apart and pick(devices, count, pinned, frozenset(a.casefold() for a in wanted), accounts, hosts, apart) is None:
+        raise NotEnoughDevices(
+            f"no host of the lab has the {count} devices (and accounts) the plan needs on its own, and its "
+            "hosts are separate device worlds (simulators), so one run cannot span them"
+        )
 
 
 def pick(
@@ -31,13 +43,14 @@ def pick(
     wanted: frozenset[str],
     accounts: dict[str, str],
     hosts: dict[str, str] | None = None,
+    apart: bool = False,
 ) -> list[str] | None:
     """Devices from `free` for a run (pinned ones, one per `wanted` casefolded account, then others
-    no role asked for), all on one host of a lab when one host can serve them; None if none fit."""
-    groups = (
-        [[d for d in free if hosts.get(d) == h] for h in dict.fromkeys(hosts.get(d) for d in free)] if hosts else []
-    )
-    for group in [*groups, free]:
+    no role asked for), all on one host of a lab when one host can serve them (always, when the
+    hosts are separate worlds: `apart`); None if none fit."""
+    hosts = hosts or {}
+    groups = [[d for d in free if hosts.get(d) == h] for h in dict.fromkeys(hosts.get(d) for d in free)]
+    for group in ([] if not hosts else groups if apart else [*groups, free]) or [free]:
         if len(group) < count or not pinned <= set(group) or not wanted <= {accounts.get(d) for d in group}:
             continue
         taken = [d for d in group if d in pinned]
@@ -52,12 +65,17 @@ class DeviceLeaser:
     """FIFO leases over a fixed set of devices, shared by the runs of one process."""
 
     def __init__(
-        self, devices: list[str], accounts: dict[str, str] | None = None, hosts: dict[str, str] | None = None
+        self,
+        devices: list[str],
+        accounts: dict[str, str] | None = None,
+        hosts: dict[str, str] | None = None,
+        apart: bool = False,
     ) -> None:
         self.devices = list(devices)
         self.named = dict(accounts or {})
         self.accounts = {d: a.casefold() for d, a in self.named.items()}
         self.hosts = dict(hosts or {})
+        self.apart = apart
         self._free = list(devices)
         self._held: dict[str, list[str]] = {}
         self._keys: dict[str, frozenset[str]] = {}  # isolation keys held per run (devices/isolation.py)
@@ -78,7 +96,7 @@ class DeviceLeaser:
         account, are free and no other run holds one of the isolation `keys` (first come, first
         served); hold them for `run_id`."""
         usable = self.devices if among is None else [d for d in self.devices if d in among]
-        check_request(usable, self.named, count, pinned, wanted)
+        check_request(usable, self.named, count, pinned, wanted, self.hosts, self.apart)
         wanted = frozenset(a.casefold() for a in wanted)
         held = self._held.get(run_id, [])
         if pick(held, count, pinned, wanted, self.accounts) is not None and keys <= self._keys.get(run_id, frozenset()):
@@ -90,7 +108,8 @@ class DeviceLeaser:
             nonlocal chosen
             if self._queue[0] != run_id or any(keys & other for other in self._keys.values()):
                 return False
-            chosen = pick([d for d in self._free if d in usable], count, pinned, wanted, self.accounts, self.hosts)
+            free = [d for d in self._free if d in usable]
+            chosen = pick(free, count, pinned, wanted, self.accounts, self.hosts, self.apart)
             return chosen is not None
 
         async with self._changed:

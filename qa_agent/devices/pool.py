@@ -162,6 +162,8 @@ class DevicePool:
                 }  # fmt: skip
                 world = identity(devices, None, seen | configured | self.ctx.device_accounts)
                 world.hosts = {d: route[0] for d, route in self._routes.items()}
+                # Simulators are worlds of their own: a run's phones must share one to see each other.
+                world.hosts_apart = bool(known)
                 world.labels = {
                     d: labels for d, (h, local) in self._routes.items()
                     if (labels := [*self.hosts()[h].labels, *self.hosts()[h].device_labels.get(local, [])])

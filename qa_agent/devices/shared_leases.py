@@ -61,12 +61,14 @@ class SharedLeaser:
         accounts: dict[str, str] | None = None,
         hosts: dict[str, str] | None = None,
         ttl_s: float = 60.0,
+        apart: bool = False,
     ) -> None:
         self.dsn = dsn
         self.devices = list(devices)
         self.named = dict(accounts or {})
         self.accounts = {d: a.casefold() for d, a in self.named.items()}
         self.hosts = dict(hosts or {})
+        self.apart = apart
         self.ttl_s = ttl_s
 
     async def acquire(
@@ -81,7 +83,7 @@ class SharedLeaser:
         """Wait until the devices and isolation keys a run needs are free in every agent; hold them."""
         if among is not None:
             self.devices = [d for d in self.devices if d in among]
-        check_request(self.devices, self.named, count, pinned, wanted)
+        check_request(self.devices, self.named, count, pinned, wanted, self.hosts, self.apart)
         wanted = frozenset(a.casefold() for a in wanted)
         if run_id not in _HELD:  # from now on close_run releases whatever got committed
             _HELD[run_id] = _Held(self.dsn, asyncio.create_task(self._renew(run_id)))
@@ -124,7 +126,7 @@ class SharedLeaser:
             if keys & {str(k) for k, r in key_rows if r != run_id}:
                 return None
             free = [d for d in self.devices if d not in busy]
-            taken = pick(free, count, pinned, wanted, self.accounts, self.hosts)
+            taken = pick(free, count, pinned, wanted, self.accounts, self.hosts, self.apart)
             if taken is None:
                 return None
             await conn.execute("DELETE FROM qa_device_leases WHERE run_id = %s", (run_id,))
@@ -181,5 +183,7 @@ def run_leaser(ctx: Context, devices: list[str], world: WorldIdentity | None) ->
     in_process = leaser_for(ctx.device_pool)
     if in_process is not None or ctx.checkpoint_dsn is None:
         return in_process
-    accounts, hosts = (world.accounts, world.hosts) if world is not None else ({}, {})
-    return SharedLeaser(ctx.checkpoint_dsn.get_secret_value(), devices, accounts, hosts, ctx.lease_ttl_s)
+    dsn = ctx.checkpoint_dsn.get_secret_value()
+    if world is None:
+        return SharedLeaser(dsn, devices, ttl_s=ctx.lease_ttl_s)
+    return SharedLeaser(dsn, devices, world.accounts, world.hosts, ctx.lease_ttl_s, world.hosts_apart)

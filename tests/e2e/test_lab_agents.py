@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,43 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
     assert cli == EXPECTED
     for host, actions in zip(("host1", "host2"), logs, strict=True):
         _no_device_driven_twice(host, actions)
+
+
+async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
+    from qa_agent.sim.process import simulator_process
+
+    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+        env = {
+            **os.environ, "JIRA_MCP_URL": jira_url, "MOBILE_MCP_URLS": sim.url, "QA_CHECKPOINT_DSN": postgres_dsn,
+            "QA_LEASE_TTL_S": "3", "COLUMNS": "200",
+        }  # fmt: skip
+
+        def agent(name: str, key: str) -> Any:
+            return asyncio.create_subprocess_exec(
+                sys.executable, "-m", "qa_agent.cli", "batch", key,
+                env=env | {"QA_REPORT_DIR": str(tmp_path / name)}, cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+
+        async def actions_until(done: Any) -> None:
+            while True:  # the simulator's log is the event we wait on
+                if done(await sim.actions()):
+                    return
+                await asyncio.sleep(0.1)
+
+        def listings(actions: list[dict[str, Any]]) -> int:
+            return sum(a["tool"] == "mobile_list_available_devices" for a in actions)
+
+        killed = await agent("killed", "PTT-1")  # holds both phones
+        await asyncio.wait_for(actions_until(lambda log: any(a["device"] for a in log)), 120)
+        waiting = await agent("waiting", "LOGIN-1")
+        # Its batch probe and its run's discovery: it is about to ask for a phone the other agent holds.
+        await asyncio.wait_for(actions_until(lambda log: listings(log) >= 4), 120)
+        killed.kill()  # SIGKILL: no release, only the leases' expiry gives the phones back
+        await killed.wait()
+        killed_at = time.time()
+        out = (await asyncio.wait_for(waiting.communicate(), 300))[0].decode()
+    assert waiting.returncode == 0, out
+    (run,) = _runs(tmp_path / "waiting")
+    assert run["verdict"]["result"] == "success", run["verdict"]["justification"]
+    assert min(r["started_at"] for r in run["results"]) > killed_at  # it waited for the dead agent's lease
