@@ -87,12 +87,13 @@ class SharedLeaser:
         wanted = frozenset(a.casefold() for a in wanted)
         if run_id not in _HELD:  # from now on close_run releases whatever got committed
             _HELD[run_id] = _Held(self.dsn, asyncio.create_task(self._renew(run_id)))
-        async with await _connect(self.dsn) as conn:
-            while True:
+        while True:
+            # A connection per try: waiting runs (dozens per agent) must not hold the server's connections.
+            async with await _connect(self.dsn) as conn:
                 taken = await self._try(conn, run_id, count, pinned, wanted, keys)
-                if taken is not None:
-                    return taken
-                await asyncio.sleep(POLL_S)
+            if taken is not None:
+                return taken
+            await asyncio.sleep(POLL_S)
 
     async def _try(
         self,
