@@ -107,6 +107,21 @@ class Context(BaseSettings):
     mobile_mcp_command: str | None = Field(default=None, validation_alias="MOBILE_MCP_COMMAND")
     mobile_mcp_args_json: str | None = Field(default=None, validation_alias="MOBILE_MCP_ARGS_JSON")
     mobile_mcp_url: str | None = Field(default=None, validation_alias="MOBILE_MCP_URL")
+    mobile_mcp_urls: Annotated[list[str], NoDecode, BeforeValidator(_comma_list)] = Field(
+        default_factory=list,
+        validation_alias="MOBILE_MCP_URLS",
+        description="A device lab: several device servers over streamable HTTP (comma-separated)",
+    )
+    lab_file: Path | None = Field(
+        default=None, validation_alias="QA_LAB_FILE", description="A device lab: hosts, accounts, labels (YAML)"
+    )
+    lease_ttl_s: float = Field(
+        default=60.0,
+        ge=2,
+        le=3600,
+        validation_alias="QA_LEASE_TTL_S",
+        description="With QA_CHECKPOINT_DSN: a device lease its agent stopped renewing expires after this",
+    )
     sim_devices: int = Field(default=4, ge=1, le=64, validation_alias="QA_SIM_DEVICES")
     sim_apps_dir: Path = Field(default=EXAMPLES_DIR / "apps", validation_alias="QA_SIM_APPS")
     sim_profile: Literal["fast", "realistic"] = Field(

@@ -176,6 +176,9 @@ class WorldIdentity(BaseModel):
     world_id: str | None = None
     devices: list[str] = Field(default_factory=list)
     accounts: dict[str, str] = Field(default_factory=dict, description="device id -> account (user)")
+    hosts: dict[str, str] = Field(default_factory=dict, description="device id -> lab host (a lab only)")
+    hosts_apart: bool = Field(default=False, description="the lab's hosts are separate worlds (simulators)")
+    labels: dict[str, list[str]] = Field(default_factory=dict, description="device id -> its labels (lab file)")
     process: str = ""
 
 

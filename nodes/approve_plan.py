@@ -16,10 +16,12 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from graph.context import Context, context_of
-from graph.state import Plan, QAState
+from graph.state import DriverAssignment, Plan, QAState, Verdict, WorldIdentity
 from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
+from qa_agent.devices.isolation import isolation_keys
+from qa_agent.devices.shared_leases import run_leaser
 from qa_agent.devices.world import world_of_this_process
 from qa_agent.planning.roles import RoleError, parse_roles
 from qa_agent.planning.validate import launchable_packages, validate_plan
@@ -33,6 +35,21 @@ def _decision(raw: Any) -> dict[str, Any]:
     if isinstance(raw, str):
         return {"action": raw.strip().lower()}
     return dict(raw) if isinstance(raw, dict) else {"action": ""}
+
+
+async def _lease_again(
+    ctx: Context, state: QAState, plan: Plan, drivers: list[DriverAssignment], world: WorldIdentity | None
+) -> Verdict | None:
+    """The pause gave the devices back; a shared lab may have lent them out meanwhile: wait for them."""
+    leaser = run_leaser(ctx, state.get("devices", []), world)
+    if leaser is None or not drivers:
+        return None
+    keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), state["summary"].test_details)
+    try:
+        await leaser.acquire(state["run_id"], len(drivers), frozenset(d.device for d in drivers), keys=keys)
+    except NotEnoughDevices as exc:
+        return blocked(str(exc))
+    return None
 
 
 async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -57,6 +74,8 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
     seen = {"world": world} if world is not None else {}
     if action == "approve":
+        if (refused := await _lease_again(ctx, state, plan, state.get("drivers", []), world)) is not None:
+            return {"verdict": refused}
         return {"plan_approved": True} | seen
     if action == "reject":
         reason = str(decision.get("reason") or "no reason given")
@@ -90,5 +109,7 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
         )
     except (NotEnoughDevices, RoleError) as exc:
         return {"verdict": blocked(str(exc))}
+    if (refused := await _lease_again(ctx, state, edited, drivers, world)) is not None:
+        return {"verdict": refused}
     edited.notes = (edited.notes + " (edited by the reviewer)").strip()
     return {"plan": edited, "drivers": drivers, "plan_approved": True} | seen

@@ -19,6 +19,7 @@ from typing_extensions import TypedDict
 from graph.context import Context, context_of
 from graph.state import ErrorClass, Step, StepResult, StepStatus, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
+from qa_agent.devices.listing import HostDown
 from qa_agent.devices.pool import DevicePool, pool_for
 from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
 from qa_agent.reports.paths import inside
@@ -84,6 +85,14 @@ def evidence_dir(ctx: Context, run_id: str) -> Path:
     return inside(ctx.report_root, run_id, "evidence")
 
 
+async def _route(pool: DevicePool, device: str) -> tuple[str, str] | str:
+    """(host, the host's own id) of the lane's device, or why no host of the lab has it now."""
+    try:
+        return await pool.route(device)
+    except (LookupError, HostDown) as exc:
+        return f"the device {device} cannot be reached: {exc}"
+
+
 async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     cursor = state.get("cursor", 0)
@@ -100,13 +109,16 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
         result = _not_run(state, step, "skipped", "skipped: an earlier step of this lane did not pass")
     elif (why := await interrupted_because(state, pool_for(state["run_id"], ctx))) is not None:
         result = _not_run(state, step, "blocked", why, "interrupted")
+    elif isinstance(route := await _route(pool_for(state["run_id"], ctx), state["device"]), str):
+        result = _not_run(state, step, "blocked", route, "cannot_run")
     else:
         write({"event": "step_start", **base, "args": step.args, "segment": state["segment"]})
         pool = pool_for(state["run_id"], ctx)
         key = f"driver-{state['driver']}"
+        device = state["device"]
 
         async def get_session() -> Any:
-            return await pool.session(key)
+            return await pool.session(key, device)
 
         async def reconnect() -> None:
             await pool.drop(key)
@@ -114,9 +126,10 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
         driver = LaneDriver(
             ctx=ctx,
             driver=state["driver"],
-            device=state["device"],
+            device=device,
+            server_device=route[1],
             package=state.get("package"),
-            schemas=await pool.schemas(key),
+            schemas=await pool.schemas(key, device),
             get_session=get_session,
             reconnect=reconnect,
             session_lost=lambda: pool.lost(key),

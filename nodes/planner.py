@@ -18,8 +18,9 @@ from graph.state import DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.isolation import isolation_keys
-from qa_agent.devices.leases import leaser_for
+from qa_agent.devices.lab import wanted_labels, with_labels
 from qa_agent.devices.pool import pool_for
+from qa_agent.devices.shared_leases import run_leaser
 from qa_agent.devices.world import world_of_this_process
 from qa_agent.llm import LLMError, usage_of
 from qa_agent.planning.gherkin import GherkinError, compile_gherkin
@@ -121,14 +122,19 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     if world is not None:
         update["world"] = world
     accounts = world.accounts if world is not None else {}
+    labels = wanted_labels(state.get("ticket"), summary.test_details)
+    if labels and not (devices := with_labels(devices, world.labels if world is not None else {}, labels)):
+        why = f"the ticket asks for devices labelled {', '.join(sorted(labels))}; no device of the lab has them all"
+        return update | {"plan": plan, "verdict": blocked(why + " (labels come from QA_LAB_FILE)")}
     try:
-        leaser = leaser_for(ctx.device_pool)
-        if leaser is not None:  # a batch: only the devices leased to this run
+        leaser = run_leaser(ctx, devices, world)
+        if leaser is not None:  # a batch or a lab shared by agents: only the devices leased to this run
             pinned = frozenset(d for n, d in ctx.force_devices.items() if n <= plan.drivers_needed)
             keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), summary.test_details)
             devices = await leaser.acquire(
-                state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()), keys
-            )
+                state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()), keys,
+                among=devices if labels else None,
+            )  # fmt: skip
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
         why = str(exc)

@@ -13,15 +13,15 @@ from typing import Any
 
 from graph.context import Context
 from graph.state import WorldIdentity
-from qa_agent.devices.calls import CallPolicy, call_tool
-from qa_agent.devices.discovery import parse_device_ids
 from qa_agent.devices.leases import DeviceLeaser, forget_leaser, register_leaser
+from qa_agent.devices.listing import HostDown, discover_lab
 from qa_agent.devices.pool import close_pool, pool_for
 from qa_agent.jira_client import JiraError, call_jira, jira_session
 from qa_agent.keys import is_key
 from qa_agent.reports.batch_index import render_batch_index
 from qa_agent.reports.junit import render_junit_suite
 from qa_agent.reports.paths import atomic_write, inside
+from qa_agent.reports.writer import build_report
 from qa_agent.runner import EXIT_CODES, ProgressFn, RunOutcome, drive, durable_graph
 from qa_agent.verdicts import blocked
 
@@ -59,15 +59,14 @@ async def keys_for_jql(ctx: Context, jql: str, limit: int = 100) -> list[str]:
 
 
 async def _world(ctx: Context, batch_id: str) -> WorldIdentity:
-    """The pool's devices and, when known, who is signed in on each."""
+    """The pool's devices (every host's, for a lab) and, when known, who is signed in on each."""
     pool = pool_for(batch_id, ctx)
     try:
-        session = await pool.session("probe")
-        policy = CallPolicy(
-            timeout_s=30.0, attempts=2, backoff_base_s=0.5, allowed=frozenset({"mobile_list_available_devices"})
-        )
-        outcome = await call_tool(session, "mobile_list_available_devices", {}, policy)
-        return await pool.world(parse_device_ids(outcome.text) if outcome.ok else [])
+        try:
+            devices = (await discover_lab(pool)).devices
+        except HostDown:
+            devices = []  # each run then ends blocked saying why
+        return await pool.world(devices)
     finally:
         await close_pool(batch_id)
 
@@ -75,7 +74,7 @@ async def _world(ctx: Context, batch_id: str) -> WorldIdentity:
 class _Progress:
     """`batch_progress` events: tickets done, running, waiting for devices, not started yet."""
 
-    def __init__(self, total: int, leaser: DeviceLeaser, on_event: ProgressFn | None) -> None:
+    def __init__(self, total: int, leaser: DeviceLeaser | None, on_event: ProgressFn | None) -> None:
         self.total, self.leaser, self.on_event = total, leaser, on_event
         self.running: set[str] = set()
         self.finished = 0
@@ -96,7 +95,8 @@ class _Progress:
         self.changed()
 
     def changed(self) -> None:
-        waiting = len(self.running & set(self.leaser.waiting))
+        # leases in PostgreSQL (a DSN) wait in the database: this process cannot count them
+        waiting = len(self.running & set(self.leaser.waiting)) if self.leaser is not None else 0
         counts = (self.finished, len(self.running) - waiting, waiting, self.total - self.finished - len(self.running))
         if self.on_event is None or counts == self.last:
             return
@@ -114,7 +114,7 @@ async def run_batch(
     batch_id = f"batch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     folder = inside(ctx.report_root, batch_id)
     async with AsyncExitStack() as stack:
-        if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url):
+        if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url or ctx.mobile_mcp_urls or ctx.lab_file):
             from qa_agent.sim.process import simulator_process
 
             sim = await stack.enter_async_context(
@@ -123,16 +123,19 @@ async def run_batch(
             ctx = ctx.model_copy(update={"mobile_mcp_url": sim.url})
         world = await _world(ctx, batch_id)
         devices = world.devices
-        leaser = DeviceLeaser(devices, world.accounts)
-        register_leaser(batch_id, leaser)
-        stack.callback(forget_leaser, batch_id)
-        ctx = ctx.model_copy(update={"device_pool": batch_id})
+        leaser: DeviceLeaser | None = None
+        if ctx.checkpoint_dsn is None:  # with a DSN, runs lease in PostgreSQL, shared with other agents
+            leaser = DeviceLeaser(devices, world.accounts, world.hosts, world.hosts_apart)
+            register_leaser(batch_id, leaser)
+            stack.callback(forget_leaser, batch_id)
+            ctx = ctx.model_copy(update={"device_pool": batch_id})
         graph = await stack.enter_async_context(durable_graph(ctx))
         # Leases already cap device use; the run limit only bounds open sessions and memory, and
         # should not make tickets that need no device (blocked early) queue behind the others.
         limit = asyncio.Semaphore(max(1, concurrency or 2 * len(devices) or 1))
         progress = _Progress(len(keys), leaser, on_event)
-        leaser.on_change = progress.changed
+        if leaser is not None:
+            leaser.on_change = progress.changed
 
         async def one(key: str, index: int) -> RunOutcome:
             # The key names the run folder only once it is known to be a key; fetch_ticket blocks a bad one.
@@ -147,11 +150,11 @@ async def run_batch(
                 return outcome
 
         outcomes = list(await asyncio.gather(*(one(k, i) for i, k in enumerate(keys, start=1))))
-    await asyncio.to_thread(_write_batch_reports, folder, batch_id, outcomes)
+    await asyncio.to_thread(write_batch_reports, folder, batch_id, outcomes)
     return BatchOutcome(batch_id, outcomes, folder, devices)
 
 
-def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
+def write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]) -> None:
     """junit.xml for CI and index.html for people, from each run's report.json."""
     runs: list[tuple[dict[str, Any], Path]] = []
     for o in outcomes:
@@ -159,12 +162,13 @@ def _write_batch_reports(folder: Path, batch_id: str, outcomes: list[RunOutcome]
         data: dict[str, Any] = (
             json.loads(report.read_text(encoding="utf-8"))
             if o.report_dir and report.is_file()
-            else {"ticket_key": o.state.get("ticket_key", ""), "verdict": o.verdict.model_dump()}
-        )
+            else build_report(o.state)
+            | {"ticket_key": o.state.get("ticket_key", ""), "verdict": o.verdict.model_dump()}
+        )  # no report of its own: a crashed run, or a run on a LangGraph server
         runs.append((data, Path(o.report_dir or folder)))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "junit.xml", render_junit_suite(batch_id, runs))
     atomic_write(folder / "index.html", render_batch_index(batch_id, runs, folder))
 
 
-__all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch"]
+__all__ = ["BatchOutcome", "JiraError", "keys_for_jql", "run_batch", "write_batch_reports"]

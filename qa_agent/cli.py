@@ -97,6 +97,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     batch.add_argument("--limit", type=_positive, default=100, help="at most this many tickets from --jql")
     batch.add_argument("--concurrency", type=_positive, help="tickets at once (default: one per device)")
     batch.add_argument("--devices", type=_positive, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
+    batch.add_argument(
+        "--server", metavar="URL", help="run each ticket on this LangGraph server (bearer: QA_SERVER_TOKEN)"
+    )
     batch.set_defaults(handler=_command("cmd_batch"))
 
     demo = sub.add_parser("demo", help="run the example tickets on the embedded Jira and simulator")

@@ -270,7 +270,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if str(event.get("event", "")).startswith("batch_"):
             progress(event)
 
-    batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=batch_events))
+    if args.server:
+        from qa_agent.server_batch import run_server_batch
+
+        batch = asyncio.run(run_server_batch(ctx, args.server, keys, args.concurrency))
+    else:
+        batch = asyncio.run(run_batch(ctx, keys, concurrency=args.concurrency, on_event=batch_events))
     table = Table(title=f"{batch.batch_id} on {len(batch.devices)} device(s)")
     for column in ("ticket", "verdict", "devices", "steps", "report"):
         table.add_column(column, overflow="fold")

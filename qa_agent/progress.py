@@ -117,6 +117,9 @@ class ProgressPrinter:
             where = f" · {event['report_dir']}/report.html" if event.get("report_dir") else ""
             self._print(f"{escape(str(event['ticket_key']))} [{style}]{event['verdict']}[/{style}]{escape(where)}")
             return
+        if kind == "host_down":  # a lab host gave no device; the run goes on with the others
+            self._print(f"[yellow]device host {event['host']} left out: {escape(str(event['message']))}[/yellow]")
+            return
         if kind == "barrier":
             self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"
             self._print(

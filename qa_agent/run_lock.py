@@ -21,7 +21,7 @@ from typing import Any
 STALE_AFTER_S = 60.0
 HEARTBEAT_S = 10.0
 _HOST = socket.gethostname()
-_CREATE = (
+CREATE_LOCK_TABLE = (
     "CREATE TABLE IF NOT EXISTS qa_run_locks (run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, "
     "pid INTEGER NOT NULL, heartbeat DOUBLE PRECISION NOT NULL)"
 )
@@ -78,7 +78,7 @@ def _alive(host: Any, pid: Any, beat: Any) -> bool:
 async def running_runs(saver: Any) -> set[str]:
     """The runs a live process is driving now (their lock is held)."""
     store = _Store(saver)
-    await store.run(_CREATE)
+    await store.run(CREATE_LOCK_TABLE)
     rows, _ = await store.run("SELECT run_id, host, pid, heartbeat FROM qa_run_locks")
     fields = ("run_id", "host", "pid", "heartbeat")
     return {
@@ -93,7 +93,7 @@ async def run_lock(saver: Any, run_id: str) -> AsyncIterator[None]:
     """Hold the run for this process while the block runs; RunBusy if another live process holds it."""
     store = _Store(saver)
     owner = secrets.token_hex(8)
-    await store.run(_CREATE)
+    await store.run(CREATE_LOCK_TABLE)
     rows, _ = await store.run("SELECT owner, host, pid, heartbeat FROM qa_run_locks WHERE run_id = ?", (run_id,))
     if rows:
         held_by, host, pid, beat = (_field(rows[0], k, i) for i, k in enumerate(("owner", "host", "pid", "heartbeat")))

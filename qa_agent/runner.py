@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from graph.context import Context
 from graph.state import STATE_MODELS, InputState, Verdict
 from nodes.fetch_ticket import new_run_id
 from qa_agent.resources import run_resources
-from qa_agent.run_lock import RunBusy, run_lock, running_runs
+from qa_agent.run_lock import CREATE_LOCK_TABLE, RunBusy, run_lock, running_runs
 from qa_agent.verdicts import blocked
 
 EXIT_CODES = {"success": 0, "failure": 1, "blocked": 2}
@@ -62,6 +63,9 @@ def serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
+SETUP_LOCK = 0x5141_5345  # the advisory lock around creating the tables in PostgreSQL ("QASE")
+
+
 @asynccontextmanager
 async def durable_graph(ctx: Context) -> AsyncIterator[CompiledStateGraph[Any, Any, Any, Any]]:
     """The graph with a checkpointer: Postgres when QA_CHECKPOINT_DSN is set, else SQLite."""
@@ -74,7 +78,19 @@ async def durable_graph(ctx: Context) -> AsyncIterator[CompiledStateGraph[Any, A
             ctx.checkpoint_dsn.get_secret_value(), autocommit=True, prepare_threshold=0, row_factory=dict_row
         ) as conn:
             saver = AsyncPostgresSaver(conn, serde=serializer())
-            await saver.setup()
+            # Agents that start together on a fresh database would race to create the same tables.
+            # Polled, not waited for: a waiting statement is an open transaction, which the
+            # migrations' CREATE INDEX CONCURRENTLY of the lock holder would wait for (a deadlock).
+            while True:
+                row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (SETUP_LOCK,))).fetchone()
+                if row and row["ok"]:
+                    break
+                await asyncio.sleep(0.2)
+            try:
+                await saver.setup()
+                await conn.execute(CREATE_LOCK_TABLE)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
             yield build_graph(checkpointer=saver)
         return
     path = checkpoint_path(ctx)

@@ -108,11 +108,13 @@ async def _stop_group(proc: asyncio.subprocess.Process) -> None:
 
 
 @contextlib.asynccontextmanager
-async def langgraph_dev(env: dict[str, str], log: Path, host: str = "127.0.0.1") -> AsyncIterator[str]:
+async def langgraph_dev(
+    env: dict[str, str], log: Path, host: str = "127.0.0.1", extra_args: tuple[str, ...] = ()
+) -> AsyncIterator[str]:
     """Start `langgraph dev` on a free port of `host` with exactly `env`; yield its loopback URL."""
     port = free_port()
     command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", host, "--port", str(port)]
-    command += ["--config", "langgraph.json"]
+    command += ["--config", "langgraph.json", *extra_args]
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(

@@ -89,12 +89,17 @@ class LaneDriver:
     get_session: Callable[[], Awaitable[ClientSession]]
     reconnect: Callable[[], Awaitable[None]]
     evidence_dir: Path
+    server_device: str = ""  # the id its server knows the device by, when the lab qualified it
     # Resolves when the session's transport breaks: a call racing it ends at once, not at its timeout.
     session_lost: Callable[[], Awaitable[str]] | None = None
     signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
     last_elements_text: str = ""
+
+    @property
+    def tool_device(self) -> str:
+        return self.server_device or self.device
 
     async def call(
         self,
@@ -105,7 +110,9 @@ class LaneDriver:
         timeout_s: float | None = None,
         attempts: int | None = None,
     ) -> CallOutcome:
-        final_args = inject_arguments(tool, args, self.schemas.get(tool), self.device, self.package)
+        final_args = inject_arguments(
+            tool, args, self.schemas.get(tool), self.server_device or self.device, self.package
+        )
         if timeout_s is None:
             timeout_s = step.timeout_s if step and step.timeout_s else self.ctx.step_default_timeout_s
         if tool == "mobile_long_press_on_screen_at_coordinates":
@@ -163,7 +170,9 @@ class LaneDriver:
         (assertions above all) check the screen anyway. A device that stays silent blocks the step.
         """
         probe_tool = "mobile_list_elements_on_screen"
-        probe_args = inject_arguments(probe_tool, {}, self.schemas.get(probe_tool), self.device, self.package)
+        probe_args = inject_arguments(
+            probe_tool, {}, self.schemas.get(probe_tool), self.server_device or self.device, self.package
+        )
         probe = await self._send(probe_tool, probe_args, policy)
         tries = timed_out.tries + probe.tries
         if not probe.ok:

@@ -15,11 +15,15 @@ from mcp import ClientSession
 from graph.context import Context
 from graph.state import WorldIdentity
 from qa_agent.childproc import MOBILE_MCP_ENV
+from qa_agent.devices.lab import DeviceHost, lab_hosts
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
 from qa_agent.devices.signals import ActionSignals
 
 OPEN_TIMEOUT_S = 60.0
+
+
+DEFAULT_HOST = ""  # the single device server when no lab is configured
 
 
 class DevicePool:
@@ -28,20 +32,42 @@ class DevicePool:
         self.run_id = run_id
         self._simulator: OwnedResource[Any] | None = None
         self._sessions: dict[str, OwnedResource[ClientSession]] = {}
+        self._session_host: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._schemas: dict[str, dict[str, Any]] | None = None
         self._world: WorldIdentity | None = None
+        self._lab: dict[str, DeviceHost] | None = None
+        self._routes: dict[str, tuple[str, str]] = {}  # lab-wide device id -> (host, the host's own id)
         self.signals = ActionSignals()  # lanes of a segment tell each other when their actions start
 
-    @property
-    def transport(self) -> str:
+    def hosts(self) -> dict[str, DeviceHost]:
+        """The lab's hosts by name; empty for the single default server (ConfigError for a bad lab)."""
+        if self._lab is None:
+            self._lab = {h.name: h for h in lab_hosts(self.ctx) or []}
+        return self._lab
+
+    def host_names(self) -> list[str]:
+        return list(self.hosts()) or [DEFAULT_HOST]
+
+    def transport_of(self, host: str = DEFAULT_HOST) -> str:
+        if host != DEFAULT_HOST:
+            return self.hosts()[host].transport
         if self.ctx.mobile_mcp_command:
             return f"stdio: {self.ctx.mobile_mcp_command} {' '.join(self.ctx.mobile_mcp_args)}".strip()
         if self.ctx.mobile_mcp_url:
             return f"streamable-http: {self.ctx.mobile_mcp_url}"
         return "embedded simulator"
 
-    async def _url(self) -> str:
+    @property
+    def transport(self) -> str:
+        return "; ".join(self.transport_of(h) for h in self.host_names())
+
+    async def _url(self, host: str = DEFAULT_HOST) -> str | None:
+        """The host's streamable HTTP URL (None for a stdio server); starts the embedded simulator."""
+        if host != DEFAULT_HOST:
+            return self.hosts()[host].url
+        if self.ctx.mobile_mcp_command:
+            return None
         if self.ctx.mobile_mcp_url:
             return self.ctx.mobile_mcp_url
         if self._simulator is None:
@@ -61,32 +87,93 @@ class DevicePool:
         handle = await self._simulator.open(OPEN_TIMEOUT_S)
         return str(handle.url)
 
-    async def _factory(self) -> Any:
-        if self.ctx.mobile_mcp_command:
+    async def _factory(self, host: str) -> Any:
+        entry = self.hosts().get(host)
+        if entry is not None and entry.command:
+            command, args = entry.command, entry.args
+            return lambda: open_stdio_session(command, args, keep=MOBILE_MCP_ENV)
+        if entry is None and self.ctx.mobile_mcp_command:
             command, args = self.ctx.mobile_mcp_command, self.ctx.mobile_mcp_args
             return lambda: open_stdio_session(command, args, keep=MOBILE_MCP_ENV)
-        url = await self._url()
+        url = str(await self._url(host))
         return lambda: open_http_session(url)
 
-    async def session(self, key: str) -> ClientSession:
-        """The live session for a lane (one per driver, as real servers serialise calls)."""
+    def remember_routes(self, routes: dict[str, tuple[str, str]]) -> None:
+        self._routes = dict(routes)
+
+    async def route(self, device: str) -> tuple[str, str]:
+        """(host, the host's own id) of a lab-wide device id; a resumed run lists the lab again."""
+        names = self.host_names()
+        if device not in self._routes and len(names) > 1:
+            host, _, local = device.partition("/")
+            if local and host in names:
+                return host, local
+            from qa_agent.devices.listing import discover_lab
+
+            await discover_lab(self)
+        if device in self._routes:
+            return self._routes[device]
+        if len(names) == 1:
+            return names[0], device
+        raise LookupError(f"device {device} is on no reachable host of the lab ({self.transport})")
+
+    async def session(self, key: str, device: str | None = None, host: str | None = None) -> ClientSession:
+        """The live session for a lane (one per driver, as real servers serialise calls), on the
+        host that owns `device` (or `host`; else the one the key used last, else the first)."""
+        if host is None:
+            host = (await self.route(device))[0] if device else self._session_host.get(key, self.host_names()[0])
         async with self._lock:
             owned = self._sessions.get(key)
-            if owned is not None and not owned.alive:
+            if owned is not None and (not owned.alive or self._session_host.get(key) != host):
                 await owned.aclose()
                 owned = None
             if owned is None:
-                owned = OwnedResource(await self._factory(), name=f"device MCP session {key} ({self.transport})")
+                name = f"device MCP session {key} ({self.transport_of(host)})"
+                owned = OwnedResource(await self._factory(host), name=name)
                 self._sessions[key] = owned
+                self._session_host[key] = host
         return await owned.open(OPEN_TIMEOUT_S)
 
     async def world(self, devices: list[str]) -> WorldIdentity:
-        """The identity of the world this process talks to (probed once per run and process)."""
+        """The identity of the world this process talks to (probed once per run and process).
+
+        A lab's world id joins its hosts' ids, so a resumed run sees any host's world replaced."""
         from qa_agent.devices.world import identity, simulator_world
 
         if self._world is None:
-            base = None if self.ctx.mobile_mcp_command else (await self._url()).removesuffix("/mcp")
-            self._world = identity(devices, await simulator_world(base), self.ctx.device_accounts)
+            names = self.host_names()
+            bases = [None if (u := await self._url(h)) is None else u.removesuffix("/mcp") for h in names]
+            sims = await asyncio.gather(*(simulator_world(b) for b in bases))
+            if len(names) == 1:
+                self._world = identity(devices, sims[0], self.ctx.device_accounts)
+            else:
+                if not self._routes:
+                    from qa_agent.devices.listing import discover_lab
+
+                    await discover_lab(self)
+                lab_id = {route: device for device, route in self._routes.items()}
+                known = [(h, s) for h, s in zip(names, sims, strict=True) if s is not None]
+                seen = {
+                    lab_id[(h, item["id"])]: item["account"]
+                    for h, s in known
+                    for item in s.get("devices") or []
+                    if isinstance(item, dict) and (h, item.get("id")) in lab_id and isinstance(item.get("account"), str)
+                }
+                configured = {
+                    lab_id[(h.name, d)]: a for h in self.hosts().values() for d, a in h.accounts.items()
+                    if (h.name, d) in lab_id
+                }  # fmt: skip
+                world = identity(devices, None, seen | configured | self.ctx.device_accounts)
+                world.hosts = {d: route[0] for d, route in self._routes.items()}
+                # Simulators are worlds of their own: a run's phones must share one to see each other.
+                world.hosts_apart = bool(known)
+                world.labels = {
+                    d: labels for d, (h, local) in self._routes.items()
+                    if (labels := [*self.hosts()[h].labels, *self.hosts()[h].device_labels.get(local, [])])
+                }  # fmt: skip
+                if len(known) == len(names):  # provable only when every host says which world it is
+                    world.world_id = ";".join(f"{h}={s['world_id']}" for h, s in known)
+                self._world = world
         return self._world
 
     async def lost(self, key: str) -> str:
@@ -102,10 +189,10 @@ class DevicePool:
     def remember_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
         self._schemas = schemas
 
-    async def schemas(self, key: str) -> dict[str, dict[str, Any]]:
+    async def schemas(self, key: str, device: str | None = None) -> dict[str, dict[str, Any]]:
         """The server's tool schemas, listed once per run (again after a resume in a new process)."""
         if self._schemas is None:
-            session = await self.session(key)
+            session = await self.session(key, device)
             self._schemas = tool_schemas((await session.list_tools()).tools)
         return self._schemas
 
@@ -113,6 +200,7 @@ class DevicePool:
         """Forget a broken session so the next call reconnects."""
         async with self._lock:
             owned = self._sessions.pop(key, None)
+            self._session_host.pop(key, None)
         if owned is not None:
             await owned.aclose()
 

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import glob
-import os
-import shutil
-import socket
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,45 +12,6 @@ from qa_agent.runner import list_runs, resume_run, run_ticket
 from tests.conftest import APPS
 
 pytestmark = pytest.mark.slow
-
-
-def _bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-INITDB, PG_CTL = _bin("initdb"), _bin("pg_ctl")
-
-
-async def _as_postgres(*argv: str) -> None:
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    proc = await asyncio.create_subprocess_exec(
-        *prefix, *argv, cwd="/", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await proc.communicate()
-    assert proc.returncode == 0, f"{argv[0]} failed: {err.decode()}"
-
-
-@pytest.fixture
-async def postgres_dsn() -> AsyncIterator[str]:
-    """A throwaway PostgreSQL cluster on loopback (the server binaries ship with this machine's image)."""
-    if INITDB is None or PG_CTL is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    root = Path(tempfile.mkdtemp(prefix="qa-pg-"))  # outside pytest's 0700 tree: the server runs as postgres
-    data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    await _as_postgres(INITDB, "-D", str(data), "-U", "qa", "--auth=trust", "-E", "UTF8")
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root}"
-    await _as_postgres(PG_CTL, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
-    try:
-        yield f"postgresql://qa@127.0.0.1:{port}/postgres"
-    finally:
-        await _as_postgres(PG_CTL, "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_paused_run_is_resumed_from_postgres(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:

@@ -35,3 +35,21 @@ async def test_leases_honour_the_accounts_a_run_needs() -> None:
     assert sorted(await waiting) == ["a", "c"]
     with pytest.raises(NotEnoughDevices, match="no free device is signed in as Mallory"):
         await leaser.acquire("r3", 1, wanted=frozenset({"Mallory"}))
+
+
+async def test_a_run_stays_on_one_host_when_the_hosts_are_separate_worlds() -> None:
+    accounts = {"a": "Alice", "b": "Bob", "c": "Alice", "d": "Bob"}
+    hosts = {"a": "h1", "b": "h1", "c": "h2", "d": "h2"}
+    leaser = DeviceLeaser(["a", "b", "c", "d"], accounts, hosts, apart=True)
+    assert await leaser.acquire("r1", 1, pinned=frozenset({"a"})) == ["a"]
+    assert await leaser.acquire("r0", 1, pinned=frozenset({"d"})) == ["d"]
+    with pytest.raises(NotEnoughDevices, match="one run cannot span them"):
+        await leaser.acquire("r4", 2, pinned=frozenset({"a", "d"}))
+    # Bob on h1 and Alice on h2 are free, but two simulators cannot see each other's phones.
+    waiting = asyncio.create_task(leaser.acquire("r2", 2, wanted=frozenset({"Alice", "Bob"})))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    await leaser.release("r1")
+    assert sorted(await waiting) == ["a", "b"]
+    with pytest.raises(NotEnoughDevices, match="no host of the lab has the 3 devices"):
+        await leaser.acquire("r3", 3)
