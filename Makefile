@@ -29,7 +29,7 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# Runs every benchmark (under 10 minutes on 2 cores) and rewrites BENCHMARKS.md from their output.
+# Runs every benchmark (about 15 minutes on 2 cores) and rewrites BENCHMARKS.md from their output.
 bench: $(STAMP)
 	mkdir -p bench/out
 	$(BIN)/python bench/executor_efficiency.py --reps 3 --floor --ablation 32 --profile 32 \
@@ -40,6 +40,7 @@ bench: $(STAMP)
 		--json bench/out/scale.json > bench/out/scale.md
 	$(BIN)/python bench/gherkin_corpus.py --json bench/out/gherkin_corpus.json > bench/out/gherkin_corpus.md
 	$(BIN)/python bench/startup.py --reps 7 --json bench/out/startup.json > bench/out/startup.md
+	$(BIN)/python bench/lab.py --tickets 100 --json bench/out/lab.json > bench/out/lab.md
 	$(BIN)/python bench/assemble.py
 
 clean:
