@@ -38,6 +38,7 @@ from common import APPS, ROOT, TICKETS, clean_environ, machine, median
 
 from qa_agent.jira_server.process import jira_server_process
 from qa_agent.scripted_llm import Script, ScriptedLLMServer
+from qa_agent.sim.config import device_id, user_name
 from qa_agent.sim.process import simulator_process, stdio_command
 
 SEED = Path("/work/shared/reference/seed_agent.py")
@@ -184,6 +185,8 @@ async def one_agent(sim: Any, jira_url: str, work: Path, rep: int, with_llm: boo
         "MOBILE_MCP_COMMAND": command,
         "MOBILE_MCP_ARGS_JSON": json.dumps(args),
         "PYTHONUNBUFFERED": "1",
+        # a stdio device server is external to the agent: who is signed in where is configuration
+        "DEVICE_ACCOUNTS": ",".join(f"{device_id(i)}={user_name(i)}" for i in range(1, 9)),
     }
     argv = [str(AGENT), "run", KEY, "--quiet", "--report-dir", str(report_dir)]
     name = f"agent-{'llm' if with_llm else 'offline'}-{rep}.log"
