@@ -34,7 +34,7 @@ from common import APPS, machine, median, scrub_environ, write_ticket
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 
 TARGETS = {2: 1.05, 8: 1.10, 32: 1.25}
 PACKAGE = "com.example.ptt"

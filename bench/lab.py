@@ -72,8 +72,8 @@ async def _agents(
 async def one_mode(
     name: str, agents: int, args: argparse.Namespace, tickets: Path, apps: Path, dsn: str | None
 ) -> dict[str, Any]:
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     plan = schedule(args.tickets)
     expected = {key: verdict for key, _template, verdict, _devices in plan}

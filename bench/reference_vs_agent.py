@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yaml
 from common import APPS, ROOT, TICKETS, clean_environ, machine, median
 
-from qa_agent.jira_server.process import jira_server_process
-from qa_agent.scripted_llm import Script, ScriptedLLMServer
-from qa_agent.sim.config import device_id, user_name
-from qa_agent.sim.process import simulator_process, stdio_command
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.scripted_llm import Script, ScriptedLLMServer
+from qa_agent.world.sim.config import device_id, user_name
+from qa_agent.world.sim.process import simulator_process, stdio_command
 
 SEED = Path("/work/shared/reference/seed_agent.py")
 BENCH = Path(__file__).resolve().parent

@@ -238,8 +238,8 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     scrub_environ()
     from graph.context import load_context
     from qa_agent.batch import run_batch
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     log: list[tuple[float, str, str, int]] = []
     instrument(log)

@@ -115,7 +115,7 @@ async def run_batch(
     folder = inside(ctx.report_root, batch_id)
     async with AsyncExitStack() as stack:
         if not (ctx.mobile_mcp_command or ctx.mobile_mcp_url or ctx.mobile_mcp_urls or ctx.lab_file):
-            from qa_agent.sim.process import simulator_process
+            from qa_agent.world.sim.process import simulator_process
 
             sim = await stack.enter_async_context(
                 simulator_process(devices=ctx.sim_devices, apps_dir=ctx.sim_apps_dir, extra_args=list(ctx.sim_args))

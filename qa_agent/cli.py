@@ -21,8 +21,8 @@ USAGE_ERROR = 3
 
 # Commands other modules register, by the module that does: imported only when named.
 _REGISTERED_ELSEWHERE: dict[str, tuple[str, str]] = {
-    "jira": ("qa_agent.jira_server.cli", "embedded file-backed Jira MCP server"),
-    "sim": ("qa_agent.sim.cli", "simulated Android devices behind a mobile-mcp 1.0.4 compatible MCP server"),
+    "jira": ("qa_agent.world.jira_server.cli", "embedded file-backed Jira MCP server"),
+    "sim": ("qa_agent.world.sim.cli", "simulated Android devices behind a mobile-mcp 1.0.4 compatible MCP server"),
     "steps": ("qa_agent.planning.cli", "list every Gherkin step the library knows, with an example each"),
     "check": (
         "qa_agent.planning.cli",

@@ -140,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _demo(ctx: Context, keys: list[str], console: Console) -> list[RunOutcome]:
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     outcomes = []
     async with jira_server_process(ctx.tickets_dir) as jira:

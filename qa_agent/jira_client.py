@@ -62,7 +62,7 @@ async def jira_session(ctx: Context) -> AsyncIterator[ClientSession]:
     else:
         args = [
             "-m",
-            "qa_agent.jira_server",
+            "qa_agent.world.jira_server",
             "serve",
             "--transport",
             "stdio",

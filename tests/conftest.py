@@ -36,7 +36,7 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 async def jira_url() -> AsyncIterator[str]:
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     async with jira_server_process(TICKETS) as handle:
         yield handle.url

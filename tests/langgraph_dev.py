@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_agent.jira_server.process import jira_server_process
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.sim.process import simulator_process
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGGRAPH = Path(sys.executable).parent / "langgraph"

@@ -71,7 +71,7 @@ class DevicePool:
         if self.ctx.mobile_mcp_url:
             return self.ctx.mobile_mcp_url
         if self._simulator is None:
-            from qa_agent.sim.process import simulator_process
+            from qa_agent.world.sim.process import simulator_process
 
             ctx = self.ctx
 

@@ -15,7 +15,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import resume_run, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
+from qa_agent.world.scripted_llm import ScriptedLLMServer
 from tests.conftest import APPS, TICKETS
 from tests.llm_scripts import jira_agent_rules
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Any]:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as handle:
         yield handle
@@ -96,7 +96,7 @@ async def test_cli_approval_without_a_terminal(jira_url: str, sim: Any, tmp_path
 
 async def test_writeback_comment_reads_back(tickets: Path, sim: Any, tmp_path: Path) -> None:
     from qa_agent.jira_client import call_jira, jira_session
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     async with jira_server_process(tickets) as jira:
         ctx = load_context(jira_mcp_url=jira.url, mobile_mcp_url=sim.url, report_root=tmp_path, jira_writeback=True)
@@ -114,7 +114,7 @@ async def test_writeback_comment_reads_back(tickets: Path, sim: Any, tmp_path: P
 
 
 async def test_replay_skips_the_llm_until_the_ticket_changes(tickets: Path, sim: Any, tmp_path: Path) -> None:
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     summary = {"title": "Login", "test_details": "", "expected_results": [], "package": "com.example.login"}
     async with (

@@ -22,8 +22,8 @@ EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-
 
 
 async def test_batch_leases_devices_and_writes_one_junit(tmp_path: Path) -> None:
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     # The example tickets name their users (user1: Alice): leases give each run the right phones.
     async with simulator_process(devices=4, apps_dir=APPS) as sim, jira_server_process(TICKETS) as jira:

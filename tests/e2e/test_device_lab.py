@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 async def test_lane_drives_the_host_that_owns_its_device_and_a_dead_host_is_left_out(
     jira_url: str, tmp_path: Path
 ) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as a, simulator_process(devices=2, apps_dir=APPS) as b:
         dead = "http://127.0.0.1:9/mcp"  # nothing listens: only its devices are missing
@@ -52,8 +52,8 @@ async def test_a_bad_lab_file_blocks_the_run_naming_the_problem(jira_url: str, t
 
 
 async def test_a_ticket_gets_a_device_with_the_labels_it_asks_for(tmp_path: Path) -> None:
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     tickets = tmp_path / "tickets"
     tickets.mkdir()

@@ -26,7 +26,7 @@ async def _run(key: str, jira_url: str, sim_url: str, tmp_path: Path, **override
 
 @pytest.fixture
 async def sim() -> Any:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=4, apps_dir=APPS) as handle:
         yield handle
@@ -128,7 +128,7 @@ async def test_unknown_ticket_is_blocked_with_a_clear_message(jira_url: str, sim
 
 
 async def test_fewer_devices_than_needed(jira_url: str, tmp_path: Path) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as small:
         outcome = await _run("CALL-1", jira_url, small.url, tmp_path)

@@ -39,7 +39,7 @@ def _no_device_driven_twice(host: str, actions: list[dict[str, Any]]) -> None:
 async def test_two_agents_share_the_lab_without_driving_a_device_twice(
     postgres_dsn: str, jira_url: str, tmp_path: Path
 ) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=4, apps_dir=APPS) as a, simulator_process(devices=4, apps_dir=APPS) as b:
         agents = []
@@ -83,7 +83,7 @@ async def test_two_agents_share_the_lab_without_driving_a_device_twice(
 async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
     postgres_dsn: str, jira_url: str, tmp_path: Path
 ) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
     from tests.langgraph_dev import LANGGRAPH, langgraph_dev, server_env
 
     if not LANGGRAPH.is_file():
@@ -127,7 +127,7 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
 
 
 async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as sim:
         env = {

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 async def test_paused_run_is_resumed_from_postgres(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as sim:
         overrides: dict[str, Any] = {

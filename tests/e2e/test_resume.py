@@ -35,7 +35,7 @@ async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str
 
 
 async def test_sigkill_then_resume(jira_url: str, tmp_path: Path) -> None:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=2, apps_dir=APPS) as sim:
         env = {

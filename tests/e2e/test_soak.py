@@ -16,7 +16,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]

@@ -14,9 +14,9 @@ import pytest
 import pytest_asyncio
 
 from graph.context import load_context
-from qa_agent.jira_server.process import jira_server_process
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.tickets import ptt_where_teams_keep_steps, write_tickets
 

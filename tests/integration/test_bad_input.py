@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from graph.context import load_context
-from qa_agent.jira_server.process import jira_server_process
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules, ptt_plan
 from tests.tickets import ticket_yaml, write_tickets
@@ -139,7 +139,7 @@ async def _cli(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ('["-m", "qa_agent.sim"', "MOBILE_MCP_ARGS_JSON is not valid JSON"),
+        ('["-m", "qa_agent.world.sim"', "MOBILE_MCP_ARGS_JSON is not valid JSON"),
         ('{"args": ["x"]}', "MOBILE_MCP_ARGS_JSON must be a JSON list of strings"),
         ("[1, 2]", "MOBILE_MCP_ARGS_JSON must be a JSON list of strings"),
     ],

@@ -20,8 +20,8 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process, stdio_command
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process, stdio_command
 from tests.conftest import APPS
 
 pytestmark = pytest.mark.slow
@@ -111,7 +111,7 @@ async def test_hung_calls_time_out_and_the_run_completes(jira_url: str, tmp_path
 
 
 def _seed_hanging_only(device: str, call_number: int, calls: int, rate: float) -> int:
-    """A seed whose hang draws (see qa_agent/sim/README.md, Knobs) hit exactly that call of the device."""
+    """A seed whose hang draws (see qa_agent/world/sim/README.md, Knobs) hit exactly that call of the device."""
     for seed in range(100_000):
         rng = random.Random(f"{seed}:{device}")
         draws = [(rng.random(), rng.random())[1] for _ in range(calls)]

@@ -14,8 +14,8 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.llm_scripts import jira_agent_rules
 from tests.tickets import ticket_yaml, write_tickets

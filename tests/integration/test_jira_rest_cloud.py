@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from qa_agent.adf import is_adf
-from qa_agent.jira_rest.process import jira_rest_process
+from qa_agent.world.jira_rest.process import jira_rest_process
 from tests.tickets import ptt_where_teams_keep_steps, ticket_yaml, write_tickets
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

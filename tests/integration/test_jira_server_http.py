@@ -24,8 +24,8 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent
 
-from qa_agent.jira_server.models import load_ticket
-from qa_agent.jira_server.process import (
+from qa_agent.world.jira_server.models import load_ticket
+from qa_agent.world.jira_server.process import (
     DEFAULT_TICKETS_DIR,
     JiraServerStartError,
     jira_server_process,

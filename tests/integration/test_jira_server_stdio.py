@@ -20,7 +20,7 @@ from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from qa_agent.jira_server.process import DEFAULT_TICKETS_DIR, stdio_server_params
+from qa_agent.world.jira_server.process import DEFAULT_TICKETS_DIR, stdio_server_params
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -10,7 +10,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
+from qa_agent.world.scripted_llm import ScriptedLLMServer
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules, ptt_plan
 
@@ -20,7 +20,7 @@ API_KEY = "sk-test-Zq8vN3-never-log-me"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Any]:
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=3, apps_dir=APPS) as handle:
         yield handle

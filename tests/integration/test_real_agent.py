@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from graph.context import load_context
-from qa_agent.jira_server.process import jira_server_process
-from qa_agent.realservers.install import Installed
-from qa_agent.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
-from qa_agent.realservers.testing import installed_or_skip_reason
 from qa_agent.runner import run_ticket
-from qa_agent.sim.config import user_name
-from qa_agent.sim.process import SimulatorHandle, simulator_process
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.realservers.install import Installed
+from qa_agent.world.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
+from qa_agent.world.realservers.testing import installed_or_skip_reason
+from qa_agent.world.sim.config import user_name
+from qa_agent.world.sim.process import SimulatorHandle, simulator_process
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow

@@ -19,15 +19,15 @@ import yaml
 
 from graph.context import load_context
 from qa_agent.jira_client import fetch_issue
-from qa_agent.jira_rest.process import jira_rest_process
-from qa_agent.jira_server.process import jira_server_process
-from qa_agent.realservers.atlassian import atlassian_process
-from qa_agent.realservers.install import Installed
-from qa_agent.realservers.testing import installed_or_skip_reason
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session, result_text
 from qa_agent.tickets import offline_summary, parse_issue_text, ticket_from_jira
+from qa_agent.world.jira_rest.process import jira_rest_process
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.realservers.atlassian import atlassian_process
+from qa_agent.world.realservers.install import Installed
+from qa_agent.world.realservers.testing import installed_or_skip_reason
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session, result_text
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow
@@ -146,7 +146,7 @@ async def test_agent_run_with_real_mcp_atlassian(jiras: Jiras, tmp_path: Path) -
 
 async def test_jira_agent_and_writeback_through_real_mcp_atlassian(jiras: Jiras, tmp_path: Path) -> None:
     """The LLM path reads PTT-1 with mcp-atlassian's own tool, and the verdict is commented back through it."""
-    from qa_agent.scripted_llm import ScriptedLLMServer
+    from qa_agent.world.scripted_llm import ScriptedLLMServer
     from tests.llm_scripts import jira_agent_rules
 
     draft = {"title": "PTT-1", "test_details": "", "expected_results": [], "package": None, "language": "en"}

@@ -20,12 +20,12 @@ import yaml
 
 from graph.context import load_context
 from qa_agent.jira_client import call_jira, fetch_issue_and_field_names, jira_session, parse_field_list
-from qa_agent.jira_rest.process import jira_rest_process
-from qa_agent.realservers.atlassian import atlassian_process
-from qa_agent.realservers.testing import installed_or_skip_reason
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
 from qa_agent.tickets import parse_issue_text, ticket_from_jira
+from qa_agent.world.jira_rest.process import jira_rest_process
+from qa_agent.world.realservers.atlassian import atlassian_process
+from qa_agent.world.realservers.testing import installed_or_skip_reason
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS, TICKETS
 from tests.tickets import ptt_where_teams_keep_steps, write_tickets
 

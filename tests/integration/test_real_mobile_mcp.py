@@ -20,11 +20,11 @@ import pytest
 from mcp import ClientSession, types
 from PIL import Image
 
-from qa_agent.realservers.install import Installed
-from qa_agent.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
-from qa_agent.realservers.testing import installed_or_skip_reason, normalise_mobilecli
-from qa_agent.sim.process import SimulatorHandle, simulator_process
-from qa_agent.sim.testing import http_session, result_text, stdio_session
+from qa_agent.world.realservers.install import Installed
+from qa_agent.world.realservers.mobile import MobileMcpLaunch, mobile_mcp_launch
+from qa_agent.world.realservers.testing import installed_or_skip_reason, normalise_mobilecli
+from qa_agent.world.sim.process import SimulatorHandle, simulator_process
+from qa_agent.world.sim.testing import http_session, result_text, stdio_session
 
 pytestmark = pytest.mark.slow
 

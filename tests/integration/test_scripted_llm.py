@@ -20,7 +20,7 @@ from langchain_openai import ChatOpenAI
 from openai.types.chat import ChatCompletionMessageFunctionToolCall
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from qa_agent.scripted_llm import (
+from qa_agent.world.scripted_llm import (
     READY_PREFIX,
     NotLoopbackError,
     Rule,
@@ -285,7 +285,7 @@ async def test_cli_subprocess_serves_the_openai_sdk(tmp_path: Path) -> None:
     record = tmp_path / "requests.json"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "qa_agent.scripted_llm", "--script", str(script)],
+        *[sys.executable, "-m", "qa_agent.world.scripted_llm", "--script", str(script)],
         *["--port", "0", "--api-key", KEY, "--record", str(record)],
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

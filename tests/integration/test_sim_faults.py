@@ -8,8 +8,8 @@ from typing import Any
 
 from mcp import ClientSession
 
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session, result_text
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session, result_text
 
 ALICE, BOB = "emulator-5554", "emulator-5556"
 

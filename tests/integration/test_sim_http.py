@@ -14,8 +14,8 @@ import pytest
 from mcp import ClientSession
 from PIL import Image
 
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session, result_text
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session, result_text
 
 VERBATIM = Path("/work/shared/research/mobile-mcp-1.0.4-tools-list.json")
 DATA = Path(__file__).resolve().parents[2] / "qa_agent" / "sim" / "data" / "mobile_mcp_1_0_4_tools.json"

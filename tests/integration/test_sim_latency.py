@@ -11,9 +11,9 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.devices.pool import DevicePool
-from qa_agent.sim.latency import REALISTIC, Latency
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session
+from qa_agent.world.sim.latency import REALISTIC, Latency
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session
 from tests.conftest import APPS
 
 ALICE, BOB = "emulator-5554", "emulator-5556"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from mcp import ClientSession
 
-from qa_agent.sim.expr import ExprError, evaluate
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session, result_text
+from qa_agent.world.sim.expr import ExprError, evaluate
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session, result_text
 from tests.conftest import APPS
 
 ALICE, BOB = "emulator-5554", "emulator-5556"

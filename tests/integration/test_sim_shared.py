@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from mcp import ClientSession
 
-from qa_agent.sim.process import simulator_process, stdio_command
-from qa_agent.sim.testing import http_session, result_text, stdio_session
+from qa_agent.world.sim.process import simulator_process, stdio_command
+from qa_agent.world.sim.testing import http_session, result_text, stdio_session
 
 ALICE, BOB = "emulator-5554", "emulator-5556"
 TALK = {"x": 540, "y": 1750}

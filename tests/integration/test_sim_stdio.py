@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
-from qa_agent.sim.testing import result_text, stdio_session
+from qa_agent.world.sim.testing import result_text, stdio_session
 
 
 async def test_stdio_own_world_flow() -> None:
-    args = ["-m", "qa_agent.sim", "serve", "--transport", "stdio", "--devices", "2"]
+    args = ["-m", "qa_agent.world.sim", "serve", "--transport", "stdio", "--devices", "2"]
     async with stdio_session(sys.executable, args) as s:
         assert len((await s.list_tools()).tools) == 26
         devices = json.loads(result_text(await s.call_tool("mobile_list_available_devices", {"noParams": {}})))

@@ -13,8 +13,8 @@ import pytest
 from graph.context import load_context
 from qa_agent.devices.pool import close_pool, pool_for
 from qa_agent.jira_client import jira_session
-from qa_agent.jira_server.process import jira_server_process
-from qa_agent.sim.process import simulator_process, stdio_command
+from qa_agent.world.jira_server.process import jira_server_process
+from qa_agent.world.sim.process import simulator_process, stdio_command
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/environ")
@@ -73,7 +73,7 @@ async def test_embedded_jira_server_gets_no_secret(tmp_path: Path) -> None:
     async with jira_server_process(TICKETS) as jira:
         _assert_no_secret(_environ(jira.pid))
     async with jira_session(load_context(report_root=tmp_path / "runs")):  # the stdio one of a run
-        _assert_no_secret(_environ(_child("qa_agent.jira_server")))
+        _assert_no_secret(_environ(_child("qa_agent.world.jira_server")))
 
 
 async def test_stdio_mobile_mcp_gets_no_secret_but_its_sdk(tmp_path: Path) -> None:

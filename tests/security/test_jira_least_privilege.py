@@ -12,13 +12,13 @@ import pytest
 
 from graph.context import load_context
 from nodes.jira_tools import READ_ONLY_JIRA_TOOLS
-from qa_agent.jira_rest.process import jira_rest_process
-from qa_agent.realservers.atlassian import atlassian_process
-from qa_agent.realservers.testing import installed_or_skip_reason
 from qa_agent.runner import run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session
+from qa_agent.world.jira_rest.process import jira_rest_process
+from qa_agent.world.realservers.atlassian import atlassian_process
+from qa_agent.world.realservers.testing import installed_or_skip_reason
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow

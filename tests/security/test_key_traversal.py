@@ -47,8 +47,8 @@ async def test_graph_entry_blocks_a_bad_key_before_any_jira_call(tmp_path: Path)
 async def test_batch_blocks_only_the_run_of_a_bad_key(tmp_path: Path) -> None:
     """Keys from a JQL search are Jira's answer, hostile like any other: a bad one blocks its own run."""
     from qa_agent.batch import run_batch
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     root = tmp_path / "a" / "b" / "runs"
     async with simulator_process(devices=2, apps_dir=APPS) as sim, jira_server_process(TICKETS) as jira:

@@ -14,9 +14,9 @@ from graph.state import Step
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.sessions import tool_schemas
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules, ptt_plan
 

@@ -13,8 +13,8 @@ from graph.builder import graph
 from graph.context import load_context
 from qa_agent.reports.paths import OutsideReportFolder, inside
 from qa_agent.runner import run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules
 

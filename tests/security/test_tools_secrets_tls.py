@@ -20,12 +20,12 @@ from graph.state import Step
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.sessions import tool_schemas
 from qa_agent.runner import RunOutcome, run_ticket
-from qa_agent.scripted_llm import ScriptedLLMServer
-from qa_agent.scripted_llm.app import build_app
-from qa_agent.scripted_llm.server import to_script, wait_started
-from qa_agent.scripted_llm.state import ScriptState
-from qa_agent.sim.process import simulator_process
-from qa_agent.sim.testing import http_session
+from qa_agent.world.scripted_llm import ScriptedLLMServer
+from qa_agent.world.scripted_llm.app import build_app
+from qa_agent.world.scripted_llm.server import to_script, wait_started
+from qa_agent.world.scripted_llm.state import ScriptState
+from qa_agent.world.sim.process import simulator_process
+from qa_agent.world.sim.testing import http_session
 from tests.conftest import APPS
 from tests.llm_scripts import PTT4_SUMMARY, jira_agent_rules, ptt_plan
 
@@ -172,7 +172,7 @@ def _hostile_ticket(folder: Path) -> Path:
 
 
 async def test_hostile_ticket_obeyed_by_the_model_changes_nothing_on_the_devices(sim: Any, tmp_path: Path) -> None:
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     obedient = dict(PTT4_SUMMARY, test_details=HOSTILE, language="en")
     evil_plan = {

@@ -1,4 +1,4 @@
-"""The fake adb (qa_agent/sim/adb.py) in-process: mobilecli's command lines against one simulated world."""
+"""The fake adb (qa_agent/world/sim/adb.py) in-process: mobilecli's command lines against one simulated world."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from qa_agent.sim.adb import AdbEmulator, client_main, handle_request
-from qa_agent.sim.config import SimConfig
-from qa_agent.sim.loader import load_apps
-from qa_agent.sim.tools import Simulator
+from qa_agent.world.sim.adb import AdbEmulator, client_main, handle_request
+from qa_agent.world.sim.config import SimConfig
+from qa_agent.world.sim.loader import load_apps
+from qa_agent.world.sim.tools import Simulator
 from tests.conftest import APPS
 
 A, B = "emulator-5554", "emulator-5556"
@@ -123,6 +123,6 @@ async def test_http_body_validation_and_client_without_world(
     monkeypatch.delenv("QA_SIM_ATTACH", raising=False)
     assert client_main(["devices"]) == 1
     assert "QA_SIM_ATTACH is not set" in capsys.readouterr().err
-    from qa_agent.sim.cli import main
+    from qa_agent.world.sim.cli import main
 
     assert main(["adb", "-s", A, "shell", "wm", "size"]) == 1  # the `adb` sub-command reaches the client

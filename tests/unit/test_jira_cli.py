@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_agent.jira_server import cli
-from qa_agent.jira_server.process import DEFAULT_TICKETS_DIR, serve_command, stdio_server_params
+from qa_agent.world.jira_server import cli
+from qa_agent.world.jira_server.process import DEFAULT_TICKETS_DIR, serve_command, stdio_server_params
 
 
 def parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def test_default_tickets_dir_is_the_repo_examples() -> None:
 def test_stdio_params() -> None:
     params = stdio_server_params(Path("tickets"))
     assert params.command == sys.executable
-    assert params.args[:4] == ["-m", "qa_agent.jira_server", "serve", "--transport"]
+    assert params.args[:4] == ["-m", "qa_agent.world.jira_server", "serve", "--transport"]
     assert params.args[4] == "stdio"
     assert Path(params.args[-1]).is_absolute()
     assert serve_command(Path("/t"), transport="streamable-http", port=0)[-4:] == [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa_agent.jira_server import jql
-from qa_agent.jira_server.models import Ticket
-from qa_agent.jira_server.process import DEFAULT_TICKETS_DIR
-from qa_agent.jira_server.store import TicketStore
+from qa_agent.world.jira_server import jql
+from qa_agent.world.jira_server.models import Ticket
+from qa_agent.world.jira_server.process import DEFAULT_TICKETS_DIR
+from qa_agent.world.jira_server.store import TicketStore
 
 
 @pytest.fixture(scope="module")

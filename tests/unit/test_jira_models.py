@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_agent.jira_server.models import TicketFileError, dump_ticket, load_ticket
-from qa_agent.jira_server.process import DEFAULT_TICKETS_DIR
-from qa_agent.jira_server.store import IssueNotFound, TicketStore
+from qa_agent.world.jira_server.models import TicketFileError, dump_ticket, load_ticket
+from qa_agent.world.jira_server.process import DEFAULT_TICKETS_DIR
+from qa_agent.world.jira_server.store import IssueNotFound, TicketStore
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_store_errors(tickets_dir: Path) -> None:
 async def test_concurrent_comments_in_process(tickets_dir: Path) -> None:
     import asyncio
 
-    from qa_agent.jira_server.models import Person
+    from qa_agent.world.jira_server.models import Person
 
     store = TicketStore(tickets_dir)
     author = Person(display_name="QA Agent", name="qa-agent")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_agent.jira_server.wiki import markdown_to_wiki, wiki_to_markdown
+from qa_agent.world.jira_server.wiki import markdown_to_wiki, wiki_to_markdown
 
 # The exact pair observed with the real mcp-atlassian 0.23.1 (research notes, section 1.5).
 UPSTREAM_WIKI = (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_agent.sim.expr import evaluate, render
-from qa_agent.sim.loader import AppModelError, load_apps, load_models
+from qa_agent.world.sim.expr import evaluate, render
+from qa_agent.world.sim.loader import AppModelError, load_apps, load_models
 
 
 def test_example_apps_load_with_extends() -> None:

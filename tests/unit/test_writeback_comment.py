@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from graph.state import StepResult, Ticket, Verdict
-from qa_agent.jira_server.wiki import markdown_to_wiki
+from qa_agent.world.jira_server.wiki import markdown_to_wiki
 from qa_agent.writeback import comment_body, verdict_labels
 
 

@@ -39,8 +39,8 @@ def _assert_apart(outcomes: Iterable[RunOutcome]) -> None:
 
 
 async def _batch(tmp_path: Path, keys: list[str], concurrency: int, **overrides: object) -> BatchOutcome:
-    from qa_agent.jira_server.process import jira_server_process
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.jira_server.process import jira_server_process
+    from qa_agent.world.sim.process import simulator_process
 
     async with simulator_process(devices=8, apps_dir=APPS) as sim, jira_server_process(tmp_path / "t") as jira:
         ctx = load_context(jira_mcp_url=jira.url, mobile_mcp_url=sim.url, report_root=tmp_path / "runs", **overrides)

@@ -15,7 +15,7 @@ import pytest
 from graph.context import load_context
 from graph.state import StepResult
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.tickets import ticket_yaml, write_tickets
 from tests.verdicts.lanes import lane, step

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.verdicts.lanes import lane, step
 

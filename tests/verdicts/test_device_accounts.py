@@ -11,7 +11,7 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
-from qa_agent.sim.process import simulator_process, stdio_command
+from qa_agent.world.sim.process import simulator_process, stdio_command
 from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ def _ptt(folder: Path, key: str, roles: str, talker: str) -> None:
 
 @pytest.fixture
 async def jira(tmp_path: Path) -> AsyncIterator[str]:
-    from qa_agent.jira_server.process import jira_server_process
+    from qa_agent.world.jira_server.process import jira_server_process
 
     folder = tmp_path / "tickets"
     folder.mkdir()

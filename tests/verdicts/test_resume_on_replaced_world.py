@@ -111,7 +111,7 @@ async def test_a_world_that_outlived_the_agent_lets_a_resumed_lane_go_on(tmp_pat
     from nodes.lane import LaneState, interrupted_because
     from qa_agent.devices.pool import close_pool, pool_for
     from qa_agent.devices.world import PROCESS_TOKEN
-    from qa_agent.sim.process import simulator_process
+    from qa_agent.world.sim.process import simulator_process
     from tests.conftest import APPS
 
     devices = ["emulator-5554", "emulator-5556"]

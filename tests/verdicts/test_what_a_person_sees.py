@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 from tests.verdicts.lanes import lane, step, write_app
 
 pytestmark = pytest.mark.slow

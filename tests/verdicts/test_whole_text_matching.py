@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from qa_agent.planning.gherkin import compile_gherkin
-from qa_agent.sim.process import simulator_process
+from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS
 from tests.verdicts.lanes import DEVICE, lane, step, write_app
 
