@@ -73,11 +73,16 @@ async def test_a_second_resume_of_a_running_run_is_refused(jira_url: str, tmp_pa
     env = _env(jira_url, tmp_path)
     proc, run_id, seen = await _start("PTT-1", env, tmp_path)
     assert proc.stdout is not None
-    await _read_until(proc.stdout, r"▶ S5 long_press_text", seen, 90)
-    second = await asyncio.create_subprocess_exec(
-        *CLI, "resume", run_id, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
-    )
-    out = (await asyncio.wait_for(second.communicate(), 60))[0].decode()
+    await _read_until(proc.stdout, r"resume with: qa-agent resume", seen, 90)
+    # Held still (alive, lock fresh) so the run cannot finish before the second process asks.
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        second = await asyncio.create_subprocess_exec(
+            *CLI, "resume", run_id, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+        )
+        out = (await asyncio.wait_for(second.communicate(), 60))[0].decode()
+    finally:
+        proc.send_signal(signal.SIGCONT)
     assert second.returncode == 3, out
     assert f"run {run_id} is already running" in " ".join(out.split())
     rest = (await asyncio.wait_for(proc.stdout.read(), 120)).decode()
