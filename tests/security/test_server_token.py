@@ -57,6 +57,18 @@ async def test_the_token_is_required_and_serves_runs(with_token: Server) -> None
     assert TOKEN not in json.dumps(await client.runs.list(thread["thread_id"]))
 
 
+async def test_the_meta_routes_need_the_token_too(with_token: Server) -> None:
+    """/metrics, /openapi.json, /docs and /info are served outside the auth handler by langgraph-api."""
+    async with httpx.AsyncClient(base_url=with_token.url, timeout=60) as http:
+        for path in ("/metrics", "/openapi.json", "/docs", "/info"):
+            bare = await http.get(path)
+            assert bare.status_code == 401, (path, bare.text[:200])
+            assert "missing bearer token" in bare.json()["detail"]
+            allowed = await http.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert allowed.status_code == 200, (path, allowed.text[:200])
+        assert (await http.get("/ok")).status_code == 200
+
+
 async def test_a_configured_origin_is_served_and_no_other(with_token: Server) -> None:
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
     authorized = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -78,6 +90,8 @@ async def test_beyond_loopback_without_a_token_refuses_everything(on_all_interfa
             await http.post("/threads/search", json={}),
             await http.post("/runs/wait", json=RUN),
             await http.post("/assistants/search", json={}, headers={"x-auth-scheme": "langsmith"}),
+            await http.get("/metrics"),
+            await http.get("/openapi.json"),
         ]
     for answer in answers:
         assert answer.status_code == 403, answer.text
