@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -153,14 +154,16 @@ async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jir
 
         killed = await agent("killed", "PTT-1")  # holds both phones
         await asyncio.wait_for(actions_until(lambda log: any(a["device"] for a in log)), 120)
+        # Frozen (no heartbeat, no release) so it cannot finish on its own before it is killed.
+        killed.send_signal(signal.SIGSTOP)
+        frozen_at = time.time()
         waiting = await agent("waiting", "LOGIN-1")
         # Its batch probe and its run's discovery: it is about to ask for a phone the other agent holds.
         await asyncio.wait_for(actions_until(lambda log: listings(log) >= 4), 120)
         killed.kill()  # SIGKILL: no release, only the leases' expiry gives the phones back
         await killed.wait()
-        killed_at = time.time()
         out = (await asyncio.wait_for(waiting.communicate(), 300))[0].decode()
     assert waiting.returncode == 0, out
     (run,) = _runs(tmp_path / "waiting")
     assert run["verdict"]["result"] == "success", run["verdict"]["justification"]
-    assert min(r["started_at"] for r in run["results"]) > killed_at  # it waited for the dead agent's lease
+    assert min(r["started_at"] for r in run["results"]) > frozen_at  # it waited for the dead agent's lease

@@ -105,6 +105,7 @@ async def test_a_driven_run_is_running_and_its_restart_has_a_heading(jira_url: s
     try:
         run_id = (await _read_until(proc.stdout, r"^run (\S+) ", seen, 60)).group(1)
         await _read_until(proc.stdout, r"▶ S5 long_press_text", seen, 90)
+        proc.send_signal(signal.SIGSTOP)  # alive and mid-run however slow `runs` is to start
         code, out = await _cli(env, tmp_path, "runs")
         assert re.search(rf"{re.escape(run_id)}.*running", out), out
     finally:

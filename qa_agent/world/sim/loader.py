@@ -14,8 +14,10 @@ from pydantic import ValidationError
 from qa_agent.world.sim.appmodel import AppModel
 from qa_agent.world.sim.expr import ExprError
 
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: big models load in ms
 
-class _AppYamlLoader(yaml.SafeLoader):
+
+class _AppYamlLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """YAML 1.2-style booleans: only true/false (so ``on:`` stays the key "on", not ``True``)."""
 
 
