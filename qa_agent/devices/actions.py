@@ -55,7 +55,7 @@ BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
 MAX_POLL_INTERVAL_S = 1.0
 MIN_LOOK_S = 0.05  # a poll with less time left than this could not be answered
-STABLE_LOOKS = 3  # a target on a screen that keeps changing is acted on after this many listings showing it
+STABLE_LOOKS = 3  # on a screen that keeps changing, a target is acted on after this many more listings
 MIN_RELOOK_S = 1.0  # after bringing a target into view, it is looked for at least this long
 SIGHTINGS = 20  # listings kept since the lane's last action
 # Tools that only look: any other call may change the screen, so listings from before it are stale.
@@ -348,9 +348,9 @@ class LaneDriver:
         """The one element the step's target names, and what it took to bring it into view.
 
         It is taken from a listing equal to the one before it (nothing changed in between, so its ref
-        and position still name it at tap time), or after STABLE_LOOKS listings on a screen that keeps
-        changing. Once the screen is still without it: the soft keyboard is hidden if it may cover it,
-        then the list on screen is scrolled (reveal.py); it is looked for until the window's end."""
+        and position still name it at tap time; see `_settled`). Once the screen is still without it:
+        the soft keyboard is hidden if it may cover it, then the list on screen is scrolled (reveal.py);
+        it is looked for until the window's end."""
         timeout = float(step.args.get("timeout_s") or self.ctx.find_timeout_s)
         mode = match_mode(step)
         deadline = time.monotonic() + timeout
@@ -358,14 +358,11 @@ class LaneDriver:
         tried: set[str] = set()
         scrolled: StepFailed | None = None
         while True:
-            showing = 0
 
             def seen(els: list[Element]) -> Any:
-                nonlocal showing
                 hits = targets(els, target, mode)
                 if hits:
-                    showing += 1
-                    return hits if self.stable or showing >= STABLE_LOOKS else None
+                    return hits
                 if not self.stable:
                     return None
                 if "keyboard" not in tried and reveal.keyboard_may_hide(self, els):
@@ -387,7 +384,17 @@ class LaneDriver:
                     scrolled = exc
                 continue  # look again: a list may still be moving after a swipe
             if look.found:
-                return self.one(look.found, target, mode), "; ".join(notes)
+                element = await self._settled(step, self.one(look.found, target, mode), target, mode)
+                if element is not None:
+                    return element, "; ".join(notes)
+                if time.monotonic() < deadline:
+                    continue  # it went away while the screen changed: look again
+                raise StepFailed(
+                    "blocked",
+                    "transient",
+                    f"inconclusive: {target!r} ({mode} match) went away each time the screen was listed again "
+                    f"within {timeout:g}s (the screen kept changing); last: {summarize(self.last_elements)}",
+                )
             if scrolled is not None:
                 raise scrolled
             if not look.covered:
@@ -398,6 +405,21 @@ class LaneDriver:
                 f"no element matching {target!r} ({mode} match) within {timeout:g}s"
                 f"{_closest(look.elements, target)}; on screen: {summarize(look.elements)}",
             )
+
+    async def _settled(self, step: Step, element: Element, target: str, mode: str) -> Element | None:
+        """The target as a listing equal to the one before it shows it (None if it went away).
+
+        A ref names the element at that place of the list at tap time, so a listing taken before the
+        screen last changed (our own action, an app timer) may name another element; re-listing until
+        two agree (at most STABLE_LOOKS times, then the latest) is what makes the ref the target's."""
+        for _ in range(STABLE_LOOKS):
+            if self.stable:
+                break
+            hits = targets(await self.list_now(step), target, mode)
+            if not hits:
+                return None
+            element = self.one(hits, target, mode)
+        return element
 
     @staticmethod
     def one(found: list[Element], target: str, mode: str) -> Element:
