@@ -48,6 +48,7 @@ from qa_agent.devices.elements import (
 )
 from qa_agent.devices.failures import StepFailed
 from qa_agent.devices.results import ToolText, device_gone, truncate
+from qa_agent.devices.screens import ScreenMemory, Sighting
 from qa_agent.devices.signals import ActionSignals
 from qa_agent.reports.paths import atomic_write, inside
 
@@ -57,7 +58,6 @@ MAX_POLL_INTERVAL_S = 1.0
 MIN_LOOK_S = 0.05  # a poll with less time left than this could not be answered
 STABLE_LOOKS = 3  # on a screen that keeps changing, a target is acted on after this many more listings
 MIN_RELOOK_S = 1.0  # after bringing a target into view, it is looked for at least this long
-SIGHTINGS = 20  # listings kept since the lane's last action
 # Tools that only look: any other call may change the screen, so listings from before it are stale.
 OBSERVING_TOOLS = frozenset(
     {
@@ -73,16 +73,6 @@ OBSERVING_TOOLS = frozenset(
         "mobile_get_crash",
     }
 )
-
-
-@dataclass
-class Sighting:
-    """One listing the lane took: when (monotonic start and end) and what it showed."""
-
-    began: float
-    ended: float
-    elements: list[Element]
-    text: str = ""
 
 
 @dataclass
@@ -119,15 +109,7 @@ class LaneDriver:
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
     last_elements_text: str = ""
-    # What the lane knows of its screen: whether anything may have changed it since the last listing,
-    # whether that listing equals the one before it (no change in between: its refs and positions
-    # still hold), whether a BACK of ours hid the soft keyboard since the last other action.
-    changed: bool = True
-    stable: bool = False
-    keyboard_hidden: bool = False
-    acted_at: float = 0.0  # monotonic time the last call that may change the screen was sent
-    sightings: list[Sighting] = field(default_factory=list)  # listings since then
-    _last_keys: list[tuple[Any, ...]] = field(default_factory=list)
+    screen: ScreenMemory = field(default_factory=ScreenMemory)  # the run's, for this device (screens.py)
 
     @property
     def tool_device(self) -> str:
@@ -162,8 +144,7 @@ class LaneDriver:
         if tool not in self.schemas and self.schemas and tool in policy.allowed:
             raise StepFailed("blocked", "plan_defect", f"the device server has no tool {tool!r}")
         if tool not in OBSERVING_TOOLS:
-            self.changed, self.keyboard_hidden, self.acted_at = True, False, time.monotonic()
-            self.sightings.clear()
+            self.screen.acted(time.monotonic())
         outcome = await self._send(tool, final_args, policy)
         if outcome.unconfirmed:
             outcome = await self._settle(outcome, policy)
@@ -322,11 +303,8 @@ class LaneDriver:
         )
 
     def _listed(self, text: str, elements: list[Element], began: float, ended: float) -> None:
-        keys = [e.key() for e in elements]
-        self.stable = not self.changed and keys == self._last_keys
-        self._last_keys, self.changed = keys, False
+        self.screen.listed(Sighting(began, ended, elements, text))
         self.last_elements_text, self.last_elements = text, elements
-        self.sightings = [*self.sightings[-SIGHTINGS + 1 :], Sighting(began, ended, elements, text)]
 
     async def list_now(self, step: Step) -> list[Element]:
         began = time.monotonic()
@@ -336,9 +314,10 @@ class LaneDriver:
         return elements
 
     def seen_since_action(self, window_s: float, predicate: Callable[[list[Element]], Any]) -> tuple[Any, Sighting]:
-        """A listing taken since the lane's last action, within `window_s` of it, that satisfies `predicate`."""
-        for sighting in self.sightings if self.acted_at else []:
-            if sighting.began >= self.acted_at and sighting.ended <= self.acted_at + window_s:
+        """A listing taken since the device's last action, within `window_s` of it, that satisfies `predicate`."""
+        acted_at = self.screen.acted_at
+        for sighting in self.screen.sightings if acted_at else []:
+            if sighting.began >= acted_at and sighting.ended <= acted_at + window_s:
                 found = predicate(sighting.elements)
                 if found:
                     return found, sighting
@@ -363,7 +342,7 @@ class LaneDriver:
                 hits = targets(els, target, mode)
                 if hits:
                     return hits
-                if not self.stable:
+                if not self.screen.stable:
                     return None
                 if "keyboard" not in tried and reveal.keyboard_may_hide(self, els):
                     return "keyboard"
@@ -413,7 +392,7 @@ class LaneDriver:
         screen last changed (our own action, an app timer) may name another element; re-listing until
         two agree (at most STABLE_LOOKS times, then the latest) is what makes the ref the target's."""
         for _ in range(STABLE_LOOKS):
-            if self.stable:
+            if self.screen.stable:
                 break
             hits = targets(await self.list_now(step), target, mode)
             if not hits:
@@ -524,14 +503,14 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
     if want:
         look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
         if not look.found and start is None:
-            # It may have come and gone (a toast lasts ~2 s) while an earlier step of this lane looked.
+            # It may have come and gone (a toast lasts ~2 s) while an earlier step looked at this device.
             found, sighting = d.seen_since_action(timeout, lambda els: find_matches(els, text, mode))
             if found:
                 d.last_elements_text = sighting.text  # the evidence is the listing that saw it
+                since = (sighting.began - d.screen.acted_at, sighting.ended - d.screen.acted_at)
                 return (
-                    f"{what} visible: {describe_all(found[:3])} (in the listing taken "
-                    f"{sighting.began - d.acted_at:.2f}-{sighting.ended - d.acted_at:.2f}s after this lane's last "
-                    "action, before this step looked)"
+                    f"{what} visible: {describe_all(found[:3])} (in the listing taken {since[0]:.2f}-{since[1]:.2f}s "
+                    "after the device's last action, before this step looked)"
                 )
     else:
         absent = lambda els: not find_matches(els, text, mode)  # noqa: E731

@@ -45,7 +45,7 @@ def focused_field(elements: list[Element]) -> Element | None:
 
 def keyboard_may_hide(d: LaneDriver, elements: list[Element]) -> bool:
     """A text field has focus (so the soft keyboard may be up) and no BACK of ours hid it since."""
-    return not d.keyboard_hidden and focused_field(elements) is not None
+    return not d.screen.keyboard_hidden and focused_field(elements) is not None
 
 
 def _content(elements: list[Element], box: Element | None) -> list[tuple[object, ...]]:
@@ -111,11 +111,11 @@ async def scroll_to(
 async def hide_keyboard(d: LaneDriver, step: Step, elements: list[Element]) -> str:
     """BACK while a text field has focus and the keyboard may be up; the field must still be listed after it."""
     field = focused_field(elements)
-    if field is None or d.keyboard_hidden:
+    if field is None or d.screen.keyboard_hidden:
         why = "no text field has focus" if field is None else "a BACK of ours already hid it"
         return f"the soft keyboard is not up ({why}): BACK not pressed"
     await d.must("mobile_press_button", {"button": "BACK"}, step)
-    d.keyboard_hidden = True
+    d.screen.keyboard_hidden = True
     after = await d.list_now(step)
     if not any(e.key()[:3] == field.key()[:3] and e.x == field.x and e.y == field.y for e in after):
         raise StepFailed(

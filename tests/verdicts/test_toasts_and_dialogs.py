@@ -96,14 +96,14 @@ async def test_a_toast_seen_by_an_earlier_listing_since_the_tap_proves_it_appear
         assert (await step(d, "wait", seconds=3.5)).status == "passed"  # a slow step: the toast is gone
         toast = await step(d, "assert_visible", text="Saved", timeout_s=3)
     assert toast.status == "passed", toast.message
-    assert "TextView 'Saved'" in toast.message and "after this lane's last action, before this step looked" in (
+    assert "TextView 'Saved'" in toast.message and "after the device's last action, before this step looked" in (
         toast.message
     )
     assert toast.evidence and toast.evidence.elements and 'text="Saved"' in toast.evidence.elements
 
 
 async def test_a_toast_after_the_tap_window_does_not_count(tmp_path: Path) -> None:
-    """Only listings inside the check's window (from the lane's last action) count."""
+    """Only listings inside the check's window (from the device's last action) count."""
     async with (
         simulator_process(devices=1, apps_dir=write_app(tmp_path / "apps", APP)) as sim,
         lane(sim.url, tmp_path, PACKAGE) as d,
