@@ -34,18 +34,23 @@ async def presses(sim: Any) -> list[str]:
     return [a["arguments"]["button"] for a in await sim.actions() if a["tool"] == "mobile_press_button"]
 
 
-async def test_a_target_under_the_keyboard_is_uncovered_then_tapped(sim: Any, tmp_path: Path) -> None:
-    async with lane(sim.url, tmp_path, CHAT) as d:
+@pytest.mark.parametrize("profile", ["fast", "realistic"])
+async def test_a_target_under_the_keyboard_is_uncovered_then_tapped(profile: str, tmp_path: Path) -> None:
+    async with (
+        simulator_process(devices=1, apps_dir=APPS, profile=profile) as sim,  # type: ignore[arg-type]
+        lane(sim.url, tmp_path, CHAT) as d,
+    ):
         assert (await step(d, "launch_app")).status == "passed"
         assert (await step(d, "tap_text", target="Settings")).status == "passed"
         typed = await step(d, "type_into", target="name", text="Bob")
         saved = await step(d, "tap_text", target="Save")
         toast = await step(d, "assert_visible", text="Saved", timeout_s=5)
+        pressed = await presses(sim)
     assert typed.status == "passed", typed.message
     assert saved.status == "passed", saved.message
     assert "hid the soft keyboard (BACK) over EditText" in saved.message
     assert toast.status == "passed", toast.message
-    assert await presses(sim) == ["BACK"]
+    assert pressed == ["BACK"]
 
 
 async def test_hiding_the_keyboard_presses_back_only_while_a_field_has_focus(sim: Any, tmp_path: Path) -> None:

@@ -66,11 +66,16 @@ async def swipes(sim: Any) -> list[str]:
     return [a["arguments"]["direction"] for a in await sim.actions() if a["tool"] == "mobile_swipe_on_screen"]
 
 
-async def test_scroll_to_finds_a_row_below_the_fold_and_says_how(sim: Any, tmp_path: Path) -> None:
-    async with lane(sim.url, tmp_path, PACKAGE) as d:
+@pytest.mark.parametrize("profile", ["fast", "realistic"])
+async def test_scroll_to_finds_a_row_below_the_fold_and_says_how(profile: str, tmp_path: Path) -> None:
+    apps = write_app(tmp_path / "apps", APP)
+    async with (
+        simulator_process(devices=1, apps_dir=apps, profile=profile) as sim,  # type: ignore[arg-type]
+        lane(sim.url, tmp_path, PACKAGE) as d,
+    ):
         assert (await step(d, "launch_app")).status == "passed"
         found = await step(d, "scroll_to", target="Row 30")
-        seen = await step(d, "assert_visible", text="Row 30", timeout_s=1)
+        seen = await step(d, "assert_visible", text="Row 30", timeout_s=10)
     assert found.status == "passed", found.message
     assert "TextView 'Row 30'" in found.message and "found after 3 swipe(s) scrolling down" in found.message
     assert seen.status == "passed", seen.message
