@@ -49,10 +49,11 @@ def keyboard_may_hide(d: LaneDriver, elements: list[Element]) -> bool:
 
 
 def _content(elements: list[Element], box: Element | None) -> list[tuple[object, ...]]:
-    """What scrolling changes: the rows inside the list (or the whole screen but the system bars)."""
+    """What scrolling changes: the rows inside the list (or the whole screen but the system bars), each
+    by its type, text, id, ref and bounds (not its states)."""
     if box is None:
-        return [e.key()[:-4] for e in elements if not e.identifier.startswith("com.android.systemui")]
-    return [e.key()[1:8] for e in elements if e is not box and encloses(box, e)]
+        return [e.key()[:8] for e in elements if not e.identifier.startswith("com.android.systemui")]
+    return [e.key()[:8] for e in elements if e is not box and encloses(box, e)]
 
 
 async def _swipe(d: LaneDriver, step: Step, way: str, box: Element | None) -> None:
@@ -117,7 +118,9 @@ async def hide_keyboard(d: LaneDriver, step: Step, elements: list[Element]) -> s
     await d.must("mobile_press_button", {"button": "BACK"}, step)
     d.screen.keyboard_hidden = True
     after = await d.list_now(step)
-    if not any(e.key()[:3] == field.key()[:3] and e.x == field.x and e.y == field.y for e in after):
+    if not any(
+        e.kind == field.kind and e.identifier == field.identifier and e.x == field.x and e.y == field.y for e in after
+    ):
         raise StepFailed(
             "blocked",
             "cannot_run",
