@@ -36,10 +36,13 @@ SEMANTIC_ACTIONS: tuple[str, ...] = (
     "home",
     "assert_visible",
     "assert_not_visible",
+    "assert_state",
+    "scroll_to",
+    "hide_keyboard",
     "wait",
     "tool",
 )
-ASSERTION_ACTIONS: frozenset[str] = frozenset({"assert_visible", "assert_not_visible"})
+ASSERTION_ACTIONS: frozenset[str] = frozenset({"assert_visible", "assert_not_visible", "assert_state"})
 
 
 class Ticket(BaseModel):

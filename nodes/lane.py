@@ -135,6 +135,7 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             session_lost=lambda: pool.lost(key),
             evidence_dir=evidence_dir(ctx, state["run_id"]),
             signals=pool.signals,
+            screen=pool.screens.of(device),
         )
         result = await run_step(driver, step, segment=state["segment"], attempt=state["attempt"])
     write(

@@ -23,7 +23,8 @@ from typing import Any
 from mcp import ClientSession
 
 from graph.context import Context
-from graph.state import ErrorClass, Evidence, Step, StepResult, StepStatus
+from graph.state import ASSERTION_ACTIONS, ErrorClass, Evidence, Step, StepResult, StepStatus
+from qa_agent.devices import reveal
 from qa_agent.devices.calls import (
     UNSAFE_TOOLS,
     CallOutcome,
@@ -35,6 +36,7 @@ from qa_agent.devices.calls import (
 )
 from qa_agent.devices.elements import (
     MATCH_MODES,
+    STATES,
     Element,
     SlowRegex,
     describe_all,
@@ -44,7 +46,9 @@ from qa_agent.devices.elements import (
     summarize,
     targets,
 )
+from qa_agent.devices.failures import StepFailed
 from qa_agent.devices.results import ToolText, device_gone, truncate
+from qa_agent.devices.screens import ScreenMemory, Sighting
 from qa_agent.devices.signals import ActionSignals
 from qa_agent.reports.paths import atomic_write, inside
 
@@ -52,6 +56,23 @@ BUTTONS = {"back": "BACK", "home": "HOME", "enter": "ENTER"}
 MAX_LONG_PRESS_MS = 10_000
 MAX_POLL_INTERVAL_S = 1.0
 MIN_LOOK_S = 0.05  # a poll with less time left than this could not be answered
+STABLE_LOOKS = 3  # on a screen that keeps changing, a target is acted on after this many more listings
+MIN_RELOOK_S = 1.0  # after bringing a target into view, it is looked for at least this long
+# Tools that only look: any other call may change the screen, so listings from before it are stale.
+OBSERVING_TOOLS = frozenset(
+    {
+        "mobile_list_elements_on_screen",
+        "mobile_take_screenshot",
+        "mobile_list_available_devices",
+        "mobile_list_apps",
+        "mobile_get_screen_size",
+        "mobile_get_orientation",
+        "mobile_get_foreground_app",
+        "mobile_get_device_logs",
+        "mobile_list_crashes",
+        "mobile_get_crash",
+    }
+)
 
 
 @dataclass
@@ -67,14 +88,6 @@ class Look:
 
     def when(self, window_s: float) -> str:
         return f"(observed {self.seen[0]:.2f}-{self.seen[1]:.2f}s into the {window_s:g}s window)"
-
-
-class StepFailed(Exception):
-    def __init__(self, status: StepStatus, error_class: ErrorClass, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_class = error_class
-        self.message = message
 
 
 @dataclass
@@ -96,6 +109,7 @@ class LaneDriver:
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
     last_elements_text: str = ""
+    screen: ScreenMemory = field(default_factory=ScreenMemory)  # the run's, for this device (screens.py)
 
     @property
     def tool_device(self) -> str:
@@ -129,6 +143,8 @@ class LaneDriver:
             raise StepFailed("blocked", cls, f"refused: {refused.text}")
         if tool not in self.schemas and self.schemas and tool in policy.allowed:
             raise StepFailed("blocked", "plan_defect", f"the device server has no tool {tool!r}")
+        if tool not in OBSERVING_TOOLS:
+            self.screen.acted(time.monotonic())
         outcome = await self._send(tool, final_args, policy)
         if outcome.unconfirmed:
             outcome = await self._settle(outcome, policy)
@@ -249,15 +265,15 @@ class LaneDriver:
                     late = parse_elements(outcome.text)
                     if late_no and covering and not predicate(late):
                         covered, elements, seen = True, late, (began - opened, ended - opened)
-                        self.last_elements_text, self.last_elements = outcome.text, late
+                        self._listed(outcome.text, late, began, ended)
                     else:
                         trouble = f"the last answer came {ended - deadline:.1f}s after the window closed"
                     break
                 took = max(took, ended - began)
                 covered = covered or began >= deadline - cover
                 seen = (began - opened, ended - opened)
-                self.last_elements_text = outcome.text
-                self.last_elements = elements = parse_elements(outcome.text)
+                elements = parse_elements(outcome.text)
+                self._listed(outcome.text, elements, began, ended)
                 found = predicate(elements)
                 if found:
                     return Look(found, elements, True, seen=seen)
@@ -266,7 +282,8 @@ class LaneDriver:
             else:
                 self._raise_for(tool, outcome)
             now = time.monotonic()
-            next_start = now + min(interval, max(0.0, deadline - now))
+            # polls start every `interval`: a slow listing is followed at once (a toast lasts ~2 s)
+            next_start = min(max(now, began + interval), max(now, deadline))
             if not covered:
                 # the covering look: as late as possible, early enough to end inside the window
                 last_start = deadline - min(cover, max(took * 1.25, MIN_LOOK_S))
@@ -285,12 +302,80 @@ class LaneDriver:
             f"inconclusive: {what}: the device let us observe too little of the {window_s:g}s window ({look.trouble})",
         )
 
-    async def locate(self, step: Step, target: str) -> Element:
-        """The one element the step's target names; several distinct ones are a plan defect."""
+    def _listed(self, text: str, elements: list[Element], began: float, ended: float) -> None:
+        self.screen.listed(Sighting(began, ended, elements, text))
+        self.last_elements_text, self.last_elements = text, elements
+
+    async def list_now(self, step: Step) -> list[Element]:
+        began = time.monotonic()
+        outcome = await self.must("mobile_list_elements_on_screen", {}, step)
+        elements = parse_elements(outcome.text)
+        self._listed(outcome.text, elements, began, time.monotonic())
+        return elements
+
+    def seen_since_action(self, window_s: float, predicate: Callable[[list[Element]], Any]) -> tuple[Any, Sighting]:
+        """A listing taken since the device's last action, within `window_s` of it, that satisfies `predicate`."""
+        acted_at = self.screen.acted_at
+        for sighting in self.screen.sightings if acted_at else []:
+            if sighting.began >= acted_at and sighting.ended <= acted_at + window_s:
+                found = predicate(sighting.elements)
+                if found:
+                    return found, sighting
+        return None, Sighting(0.0, 0.0, [])
+
+    async def locate(self, step: Step, target: str) -> tuple[Element, str]:
+        """The one element the step's target names, and what it took to bring it into view.
+
+        It is taken from a listing equal to the one before it (nothing changed in between, so its ref
+        and position still name it at tap time; see `_settled`). Once the screen is still without it:
+        the soft keyboard is hidden if it may cover it, then the list on screen is scrolled (reveal.py);
+        it is looked for until the window's end."""
         timeout = float(step.args.get("timeout_s") or self.ctx.find_timeout_s)
         mode = match_mode(step)
-        look = await self.observe(step, timeout, lambda els: targets(els, target, mode))
-        if not look.found:
+        deadline = time.monotonic() + timeout
+        notes: list[str] = []
+        tried: set[str] = set()
+        scrolled: StepFailed | None = None
+        while True:
+
+            def seen(els: list[Element]) -> Any:
+                hits = targets(els, target, mode)
+                if hits:
+                    return hits
+                if not self.screen.stable:
+                    return None
+                if "keyboard" not in tried and reveal.keyboard_may_hide(self, els):
+                    return "keyboard"
+                if "scroll" not in tried and reveal.scroll_container(els) is not None:
+                    return "scroll"
+                return None
+
+            look = await self.observe(step, max(deadline - time.monotonic(), MIN_RELOOK_S), seen)
+            if look.found in ("keyboard", "scroll"):
+                tried.add(look.found)
+                if look.found == "keyboard":
+                    notes.append(await reveal.hide_keyboard(self, step, look.elements))
+                    continue
+                try:
+                    _, how = await reveal.scroll_to(self, step, target, mode, None, look.elements)
+                    notes.append(how)
+                except StepFailed as exc:
+                    scrolled = exc
+                continue  # look again: a list may still be moving after a swipe
+            if look.found:
+                element = await self._settled(step, self.one(look.found, target, mode), target, mode)
+                if element is not None:
+                    return element, "; ".join(notes)
+                if time.monotonic() < deadline:
+                    continue  # it went away while the screen changed: look again
+                raise StepFailed(
+                    "blocked",
+                    "transient",
+                    f"inconclusive: {target!r} ({mode} match) went away each time the screen was listed again "
+                    f"within {timeout:g}s (the screen kept changing); last: {summarize(self.last_elements)}",
+                )
+            if scrolled is not None:
+                raise scrolled
             if not look.covered:
                 raise self.inconclusive(f"looking for {target!r}", timeout, look)
             raise StepFailed(
@@ -299,7 +384,25 @@ class LaneDriver:
                 f"no element matching {target!r} ({mode} match) within {timeout:g}s"
                 f"{_closest(look.elements, target)}; on screen: {summarize(look.elements)}",
             )
-        found: list[Element] = look.found
+
+    async def _settled(self, step: Step, element: Element, target: str, mode: str) -> Element | None:
+        """The target as a listing equal to the one before it shows it (None if it went away).
+
+        A ref names the element at that place of the list at tap time, so a listing taken before the
+        screen last changed (our own action, an app timer) may name another element; re-listing until
+        two agree (at most STABLE_LOOKS times, then the latest) is what makes the ref the target's."""
+        for _ in range(STABLE_LOOKS):
+            if self.screen.stable:
+                break
+            hits = targets(await self.list_now(step), target, mode)
+            if not hits:
+                return None
+            element = self.one(hits, target, mode)
+        return element
+
+    @staticmethod
+    def one(found: list[Element], target: str, mode: str) -> Element:
+        """The element a target names; several distinct ones are a plan defect."""
         if len(found) > 1:
             raise StepFailed(
                 "blocked",
@@ -399,6 +502,16 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
         return await _absent_throughout(d, step, what, text, mode, window_s=timeout, start=start)
     if want:
         look = await d.observe(step, timeout, lambda els: find_matches(els, text, mode), start=start)
+        if not look.found and start is None:
+            # It may have come and gone (a toast lasts ~2 s) while an earlier step looked at this device.
+            found, sighting = d.seen_since_action(timeout, lambda els: find_matches(els, text, mode))
+            if found:
+                d.last_elements_text = sighting.text  # the evidence is the listing that saw it
+                since = (sighting.began - d.screen.acted_at, sighting.ended - d.screen.acted_at)
+                return (
+                    f"{what} visible: {describe_all(found[:3])} (in the listing taken {since[0]:.2f}-{since[1]:.2f}s "
+                    "after the device's last action, before this step looked)"
+                )
     else:
         absent = lambda els: not find_matches(els, text, mode)  # noqa: E731
         look = await d.observe(step, timeout, absent, start=start, late_no=True)
@@ -425,6 +538,69 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
     )
 
 
+def _after(how: str) -> str:
+    return f" ({how})" if how else ""
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("true", "false"):
+        return str(value).strip().lower() == "true"
+    raise ValueError(f"value must be true or false, got {value!r}")
+
+
+def _why_unknown(element: Element, state: str) -> str:
+    if element.ref is None:
+        return "this element list (no refs: mobile-mcp 1.0.2 or its legacy robot) reports focus only"
+    return f"mobile-mcp lists `checked` only when set, and a {element.kind} is not a known checkable widget"
+
+
+async def _assert_state(d: LaneDriver, step: Step) -> str:
+    """Whether the one element the target names reports the state; an element that cannot tell never passes."""
+    a = step.args
+    target, state, want = str(a["target"]), str(a["state"]), _truth(a.get("value", True))
+    if state not in STATES:
+        raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+    mode = match_mode(step)
+    timeout = float(a.get("timeout_s") or d.ctx.assert_timeout_s)
+    what = f"{target!r} ({mode} match) {state}={str(want).lower()}"
+
+    def judged(els: list[Element]) -> list[Element] | None:
+        hits = targets(els, target, mode)
+        decided = len(hits) == 1 and hits[0].state(state) in (None, want)
+        return hits if len(hits) > 1 or decided else None
+
+    look = await d.observe(step, timeout, judged)
+    if look.found:
+        element = d.one(look.found, target, mode)
+        if element.state(state) is None:
+            raise StepFailed(
+                "blocked",
+                "cannot_run",
+                f"inconclusive: {element.describe()} does not report whether it is {state} "
+                f"({_why_unknown(element, state)}), so {what} cannot be checked",
+            )
+        return f"{what}: {element.describe()} reports {state}={str(want).lower()} {look.when(timeout)}"
+    if not look.covered:
+        raise d.inconclusive(what, timeout, look)
+    hits = targets(look.elements, target, mode)
+    if not hits:
+        raise StepFailed(
+            "failed",
+            "plan_defect",
+            f"{what}: no element matching {target!r} on screen after {timeout:g}s {look.when(timeout)}"
+            f"{_closest(look.elements, target)}; on screen: {summarize(look.elements)}",
+        )
+    element = hits[0]
+    raise StepFailed(
+        "failed",
+        "app_defect",
+        f"{what}: {element.describe()} still reports {state}={str(element.state(state)).lower()} after "
+        f"{timeout:g}s {look.when(timeout)}",
+    )
+
+
 async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
     """Run the step's calls; return a short description of what happened."""
     a = step.args
@@ -444,27 +620,37 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             tool = "mobile_launch_app" if step.action == "launch_app" else "mobile_terminate_app"
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":
-            element = await d.locate(step, str(a["target"]))
+            element, how = await d.locate(step, str(a["target"]))
             d.acting(step, attempt)
             if step.action == "tap_text":
                 await d.tap(step, element)
             else:
                 x, y = element.center
                 await d.must("mobile_double_tap_on_screen", {"x": x, "y": y}, step)
-            return f"{step.action} {element.describe()}"
+            return f"{step.action} {element.describe()}{_after(how)}"
         case "long_press_text":
-            element = await d.locate(step, str(a["target"]))
+            element, how = await d.locate(step, str(a["target"]))
             x, y = element.center
             ms = min(MAX_LONG_PRESS_MS, max(1, round(float(a.get("duration_s", 1.0)) * 1000)))
             d.acting(step, attempt)
             await d.must("mobile_long_press_on_screen_at_coordinates", {"x": x, "y": y, "duration": ms}, step)
-            return f"held {element.describe()} for {ms} ms"
+            return f"held {element.describe()} for {ms} ms{_after(how)}"
         case "type_into":
-            element = await d.locate(step, str(a["target"]))
+            element, how = await d.locate(step, str(a["target"]))
             d.acting(step, attempt)
             await d.tap(step, element)
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
-            return f"typed into {element.describe()}"
+            return f"typed into {element.describe()}{_after(how)}"
+        case "scroll_to":
+            target, mode = str(a["target"]), match_mode(step)
+            elements = await d.list_now(step)
+            if hits := targets(elements, target, mode):
+                return f"{d.one(hits, target, mode).describe()} already on screen: no scroll"
+            direction = str(a["direction"]).lower() if a.get("direction") else None
+            hits, how = await reveal.scroll_to(d, step, target, mode, direction, elements)
+            return f"{d.one(hits, target, mode).describe()} {how}"
+        case "hide_keyboard":
+            return await reveal.hide_keyboard(d, step, await d.list_now(step))
         case "type_text":
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return "typed text"
@@ -480,6 +666,8 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             return f"waited {a.get('seconds', 1)}s"
         case "assert_visible" | "assert_not_visible":
             return await _assert(d, step, attempt)
+        case "assert_state":
+            return await _assert_state(d, step)
         case "tool":
             return (await d.must(str(a["name"]), dict(a.get("args") or {}), step)).text
     raise StepFailed("blocked", "plan_defect", f"unknown action {step.action!r}")
@@ -503,7 +691,7 @@ async def run_step(d: LaneDriver, step: Step, *, segment: int, attempt: int) -> 
     evidence: Evidence | None = None
     # Evidence for failures and assertions, never after every step; QA_SCREENSHOTS chooses which
     # passing assertions also get a screenshot (all, only those proving an expected result, none).
-    is_assertion = step.action in ("assert_visible", "assert_not_visible")
+    is_assertion = step.action in ASSERTION_ACTIONS
     wants_shot = status != "passed" or (
         is_assertion and (d.ctx.screenshots == "assertions" or (d.ctx.screenshots == "proofs" and bool(step.covers)))
     )

@@ -14,6 +14,33 @@ _LINE = re.compile(r"^(?:(?P<ref>@e\d+)\s+)?(?P<type>[A-Za-z_][\w.$]*)\s+(?P<res
 _FIELD = re.compile(r'(?P<key>text|label|name|value|id)=(?P<val>"(?:[^"\\]|\\.)*")')
 _AT = re.compile(r"\bat=(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
 _SIZE = re.compile(r"\bsize=(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)")
+_FLAG = re.compile(r"(?<![\w=])(focused|selected|checked|disabled)(?![\w=])")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+STATES = ("checked", "enabled", "selected", "focused")
+# mobile-mcp lists `checked` only when it is set, so an unchecked element looks like one that cannot be
+# checked at all: only these widgets (class name after the last `.`) are known to be checkable.
+CHECKABLE_TYPES = frozenset(
+    {
+        "Switch",
+        "SwitchCompat",
+        "SwitchMaterial",
+        "MaterialSwitch",
+        "CheckBox",
+        "MaterialCheckBox",
+        "AppCompatCheckBox",
+        "RadioButton",
+        "MaterialRadioButton",
+        "AppCompatRadioButton",
+        "ToggleButton",
+        "CheckedTextView",
+        "Chip",
+    }
+)
+SCROLLABLE_TYPES = frozenset(
+    {"RecyclerView", "ListView", "ScrollView", "NestedScrollView", "GridView", "ExpandableListView"}
+)
+EDITABLE_TYPES = frozenset({"EditText", "AppCompatEditText", "TextInputEditText", "AutoCompleteTextView"})
 
 
 class Element(BaseModel):
@@ -29,6 +56,13 @@ class Element(BaseModel):
     width: float = 0
     height: float = 0
     focused: bool = False
+    selected: bool = False
+    checked: bool = False
+    enabled: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(".", 1)[-1]
 
     @property
     def center(self) -> tuple[int, int]:
@@ -42,7 +76,38 @@ class Element(BaseModel):
         """Type, text and bounds: enough for a reader to find the element on the screenshot."""
         shown = self.text or self.label or self.name or self.identifier or "?"
         bounds = f"[{self.x:g},{self.y:g} {self.width:g}x{self.height:g}]"
-        return f"{self.type.rsplit('.', 1)[-1]} {shown!r} at {bounds}"
+        return f"{self.kind} {shown!r} at {bounds}"
+
+    def state(self, name: str) -> bool | None:
+        """What the listing says of one state, or None when it cannot tell.
+
+        Listings with refs (mobile-mcp 1.0.3+) mark `focused`, `selected`, `checked` and `disabled` when
+        set; older ones and the legacy robot report `focused` only. An absent `checked` means off only
+        on a widget known to be checkable."""
+        if name == "focused":
+            return self.focused
+        if self.ref is None:
+            return None
+        if name == "checked" and not self.checked and self.kind not in CHECKABLE_TYPES:
+            return None
+        return {"checked": self.checked, "enabled": self.enabled, "selected": self.selected}.get(name)
+
+    def key(self) -> tuple[str, str, str, str, float, float, float, float, bool, bool, bool, bool]:
+        """Everything the listing says of it but its ref: two listings with equal keys show the same screen."""
+        return (
+            self.type,
+            " ".join(self.readable),
+            self.identifier,
+            self.ref or "",
+            self.x,
+            self.y,
+            self.width,
+            self.height,
+            self.focused,
+            self.selected,
+            self.checked,
+            self.enabled,
+        )
 
 
 def parse_elements(text: str) -> list[Element]:
@@ -60,6 +125,7 @@ def parse_elements(text: str) -> list[Element]:
         if not match or not at or not size:
             continue
         fields = {m.group("key"): json.loads(m.group("val")) for m in _FIELD.finditer(match.group("rest"))}
+        flags = set(_FLAG.findall(_QUOTED.sub("", match.group("rest"))))
         out.append(
             Element(
                 ref=match.group("ref"),
@@ -73,7 +139,10 @@ def parse_elements(text: str) -> list[Element]:
                 y=float(at.group(2)),
                 width=float(size.group(1)),
                 height=float(size.group(2)),
-                focused=bool(re.search(r"\bfocused\b", match.group("rest"))),
+                focused="focused" in flags,
+                selected="selected" in flags,
+                checked="checked" in flags,
+                enabled="disabled" not in flags,
             )
         )
     return out
@@ -102,7 +171,10 @@ def _parse_json(payload: str) -> list[Element]:
                 y=float(coords.get("y", 0)),
                 width=float(coords.get("width", 0)),
                 height=float(coords.get("height", 0)),
-                focused=bool(item.get("focused", False)),
+                focused=item.get("focused") is True,
+                selected=item.get("selected") is True,
+                checked=item.get("checked") is True,
+                enabled=item.get("enabled") is not False,
             )
         )
     return out
@@ -202,7 +274,7 @@ def targets(elements: list[Element], query: str, mode: str = "exact") -> list[El
     out = []
     for i, e in enumerate(hits):
         # the same box twice: the later one (drawn on top, a child) is the target
-        if not any(_encloses(e, o) and (_box(o) != _box(e) or j > i) for j, o in enumerate(hits) if j != i):
+        if not any(encloses(e, o) and (_box(o) != _box(e) or j > i) for j, o in enumerate(hits) if j != i):
             out.append(e)
     return out
 
@@ -211,7 +283,7 @@ def _box(e: Element) -> tuple[float, float, float, float]:
     return e.x, e.y, e.width, e.height
 
 
-def _encloses(outer: Element, inner: Element) -> bool:
+def encloses(outer: Element, inner: Element) -> bool:
     return (
         outer.x <= inner.x
         and outer.y <= inner.y

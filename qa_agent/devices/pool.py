@@ -17,6 +17,7 @@ from graph.state import WorldIdentity
 from qa_agent.childproc import MOBILE_MCP_ENV
 from qa_agent.devices.lab import DeviceHost, lab_hosts
 from qa_agent.devices.owned import OwnedResource
+from qa_agent.devices.screens import Screens
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
 from qa_agent.devices.signals import ActionSignals
 
@@ -39,6 +40,7 @@ class DevicePool:
         self._lab: dict[str, DeviceHost] | None = None
         self._routes: dict[str, tuple[str, str]] = {}  # lab-wide device id -> (host, the host's own id)
         self.signals = ActionSignals()  # lanes of a segment tell each other when their actions start
+        self.screens = Screens()  # what the run knows of each device's screen between steps
 
     def hosts(self) -> dict[str, DeviceHost]:
         """The lab's hosts by name; empty for the single default server (ConfigError for a bad lab)."""

@@ -10,7 +10,7 @@ import regex
 from graph.context import Context
 from graph.state import ASSERTION_ACTIONS, SEMANTIC_ACTIONS, Plan, Step, TicketSummary
 from qa_agent.devices.calls import DEVICE_KEYS, PACKAGE_TOOLS, UNSAFE_TOOLS
-from qa_agent.devices.elements import MATCH_MODES, MAX_REGEX_CHARS
+from qa_agent.devices.elements import MATCH_MODES, MAX_REGEX_CHARS, STATES
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "tap_text": ("target",),
@@ -20,6 +20,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "type_text": ("text",),
     "assert_visible": ("text",),
     "assert_not_visible": ("text",),
+    "assert_state": ("target", "state"),
+    "scroll_to": ("target",),
     "press_button": ("button",),
     "swipe": ("direction",),
     "tool": ("name",),
@@ -46,7 +48,8 @@ def launched_package(step: Step) -> str | None:
 
 
 _ACTING = {"tap_text", "double_tap_text", "long_press_text", "type_into"}  # they signal when they act
-_MATCHED = {"tap_text", "double_tap_text", "long_press_text", "type_into", *ASSERTION_ACTIONS}
+_MATCHED = {"tap_text", "double_tap_text", "long_press_text", "type_into", "scroll_to", *ASSERTION_ACTIONS}
+_TEXT_CHECKS = {"assert_visible", "assert_not_visible"}  # the others name their element by `target`
 
 
 def validate_plan(
@@ -92,7 +95,8 @@ def validate_plan(
         if step.action in ASSERTION_ACTIONS and step.args.get("during") is not None:
             other = by_id.get(str(step.args["during"]))
             if (
-                other is None
+                step.action not in _TEXT_CHECKS
+                or other is None
                 or other.action not in _ACTING
                 or other.driver == step.driver
                 or segment_of[other.id] != segment_of[step.id]
@@ -104,6 +108,13 @@ def validate_plan(
         errors.extend(_duration_errors(step, where))
         if step.action == "swipe" and str(step.args.get("direction", "")).lower() not in _DIRECTIONS:
             errors.append(f"{where}: direction must be one of up, down, left, right")
+        if step.action == "scroll_to" and str(step.args.get("direction") or "down").lower() not in ("up", "down"):
+            errors.append(f"{where}: a scroll_to direction is up or down (or none: down, then up)")
+        if step.action == "assert_state":
+            if step.args.get("state") not in (None, "") and step.args["state"] not in STATES:
+                errors.append(f"{where}: state must be one of {', '.join(STATES)}, got {step.args['state']!r}")
+            if str(step.args.get("value", True)).lower() not in ("true", "false"):
+                errors.append(f"{where}: value must be true or false, got {step.args['value']!r}")
         if step.action in ("launch_app", "terminate_app") and not (
             step.args.get("package") or packages.get(step.driver)
         ):
@@ -152,7 +163,7 @@ def _match_errors(step: Step, where: str) -> list[str]:
     if mode not in MATCH_MODES:
         return [f"{where}: match must be one of {', '.join(MATCH_MODES)}, got {mode!r}"]
     if mode == "regex":
-        pattern = str(step.args.get("text" if step.action in ASSERTION_ACTIONS else "target") or "")
+        pattern = str(step.args.get("text" if step.action in _TEXT_CHECKS else "target") or "")
         if len(pattern) > MAX_REGEX_CHARS:
             return [f"{where}: a regular expression is at most {MAX_REGEX_CHARS} characters"]
         try:

@@ -12,6 +12,7 @@ from graph.context import load_context
 from graph.state import StepResult
 from qa_agent.runner import RunOutcome, run_ticket
 from tests.conftest import APPS
+from tests.tickets import ticket_yaml, write_tickets
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +145,33 @@ async def test_screenshot_setting(jira_url: str, sim: Any, tmp_path: Path, mode:
     assert len(shots) == expected_shots  # PTT-1 has 4 passing assertions, 2 of them prove expected results
     assertions = [r for r in outcome.state["results"] if r.action.startswith("assert_")]
     assert all(r.evidence and r.evidence.elements for r in assertions)  # the element list is always kept
+
+
+CHAT_SETTINGS = """@package:com.example.chat
+Feature: Chat settings
+  Scenario: Sounds are on by default and a new display name is saved
+    Given the user opens the app
+    When the user taps "Settings"
+    Then the "Sounds" switch is on
+    And the "Vibrate" checkbox is off
+    And the "General" tab is selected
+    And "Save" is disabled
+    When the user enters "Bob" in the "name" field
+    And the user taps "Save"
+    Then the "Saved" toast appears within 5 seconds
+    And "Save" is disabled
+"""
+
+
+async def test_chat_settings_states_keyboard_and_toast(sim: Any, tmp_path: Path) -> None:
+    """Chatter's settings (examples/apps/chatter.yaml) in Gherkin: state checks, a Save button under the
+    soft keyboard (hidden with BACK, reported), a toast. A ticket of the test's own: the example
+    tickets' folder is counted by the Jira tests."""
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("CHAT-1", details=CHAT_SETTINGS))
+    ctx = load_context(tickets_dir=tickets, mobile_mcp_url=sim.url, report_root=tmp_path / "runs")
+    outcome = await run_ticket(ctx, "CHAT-1")
+    assert outcome.verdict.result == "success", outcome.verdict.justification
+    results: list[StepResult] = outcome.state["results"]
+    save = next(r for r in results if r.action == "tap_text" and "'Save'" in r.message)
+    assert "hid the soft keyboard (BACK)" in save.message, save.message
+    assert sum(r.action == "assert_state" and r.status == "passed" for r in results) == 5

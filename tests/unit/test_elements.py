@@ -26,6 +26,27 @@ def test_parse_text_format_with_refs() -> None:
     assert elements[2].text == 'Say "hi"'
 
 
+def test_states_as_mobile_mcp_reports_them() -> None:
+    """Flags are bare words after the fields (a text saying "checked" is not one); `checked` shows only
+    when set, so "off" is known only for a checkable widget; listings without refs report focus only."""
+    listing = (
+        HEADER
+        + """
+@e1 Switch text="Sounds" at=40,400 size=1000x120 checked
+@e2 CheckBox text="Vibrate" at=40,560 size=1000x120
+@e3 Button text="Save" at=40,1900 size=1000x140 disabled
+@e4 TextView text="All checked disabled" at=40,250 size=480x100 selected
+@e5 TextView text="Title" at=40,100 size=480x100"""
+    )
+    sounds, vibrate, save, tab, title = parse_elements(listing)
+    assert (sounds.state("checked"), vibrate.state("checked"), title.state("checked")) == (True, False, None)
+    assert (save.state("enabled"), sounds.state("enabled"), tab.state("enabled")) == (False, True, True)
+    assert (tab.state("selected"), tab.state("checked"), save.state("selected")) == (True, None, False)
+    legacy = parse_elements(JSON)
+    assert legacy[1].state("focused") is True and legacy[1].state("enabled") is None
+    assert parse_elements(JSON)[0].state("enabled") is True  # 1.0.3+ JSON (it has a ref): enabled unless said
+
+
 def test_parse_json_format_without_refs() -> None:
     elements = parse_elements(JSON)
     assert elements[0].ref == "@e1" and elements[0].identifier == "com.example:id/login"

@@ -128,11 +128,17 @@ def test_parse_errors_name_line_and_column() -> None:
         compile_gherkin("Feature: f\n  Scenario: s\n    Given user1 opens the app\n      | a |\n      | b | c |\n")
 
 
-def test_state_checks_and_scroll_are_known_but_not_supported_yet() -> None:
-    with pytest.raises(GherkinError) as caught:
-        compile_gherkin('Scenario: s\n  Then the "Sounds" switch is on\n  When user1 scrolls to "Privacy"\n')
-    assert "line 2: 'the \"Sounds\" switch is on' is a known phrasing, but its action assert_state" in str(caught.value)
-    assert "line 3: " in str(caught.value) and "scroll_to is not supported yet" in str(caught.value)
+def test_state_checks_scrolling_and_the_keyboard_compile_to_their_actions() -> None:
+    plan = compile_gherkin(
+        'Scenario: s\n  When user1 scrolls down to "Privacy"\n  And I hide the keyboard\n'
+        '  Then the "Sounds" switch is off\n  And "Log in" is disabled within 3 seconds\n'
+    )
+    assert [(s.action, s.args) for s in plan.steps] == [
+        ("scroll_to", {"target": "Privacy", "direction": "down"}),
+        ("hide_keyboard", {}),
+        ("assert_state", {"target": "Sounds", "state": "checked", "value": False}),
+        ("assert_state", {"target": "Log in", "state": "enabled", "value": False, "timeout_s": 3.0}),
+    ]
 
 
 def test_every_unmatched_line_is_listed_with_the_nearest_phrasing() -> None:

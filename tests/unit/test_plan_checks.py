@@ -68,6 +68,28 @@ def test_validation_of_match_modes_and_concurrent_checks() -> None:
     assert "during must name a" in errors[2] and "during must name a" in errors[3]
 
 
+def test_validation_of_state_checks_and_scrolling() -> None:
+    plan = Plan(
+        steps=[
+            Step(id="S1", driver=1, action="assert_state", args={"target": "Sounds", "state": "on"}),
+            Step(
+                id="S2", driver=1, action="assert_state", args={"target": "Sounds", "state": "checked", "value": "yes"}
+            ),
+            Step(id="S3", driver=1, action="assert_state", args={"state": "enabled"}),
+            Step(id="S4", driver=1, action="scroll_to", args={"target": "Privacy", "direction": "left"}),
+            Step(id="S5", driver=1, action="assert_state", args={"target": "Save", "state": "enabled", "value": False}),
+            Step(id="S6", driver=1, action="scroll_to", args={"target": "Privacy", "direction": "up"}),
+            Step(id="S7", driver=1, action="hide_keyboard"),
+        ]
+    )
+    errors = validate_plan(plan, server_tools={}, allowed=SAFE_TOOLS, packages={1: None})
+    assert len(errors) == 4, errors
+    assert "state must be one of checked, enabled, selected, focused, got 'on'" in errors[0]
+    assert "value must be true or false, got 'yes'" in errors[1]
+    assert "step S3" in errors[2] and "missing argument(s) target" in errors[2]
+    assert "step S4" in errors[3] and "a scroll_to direction is up or down" in errors[3]
+
+
 def _result(step: str, status: str, error_class: str = "none", covers: list[int] | None = None) -> StepResult:
     return StepResult(
         step_id=step,

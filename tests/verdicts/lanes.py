@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,14 @@ async def lane(sim_url: str, tmp_path: Path, package: str | None = None, **setti
             session_lost=session_lost,
             evidence_dir=tmp_path / "evidence",
             signals=pool.signals,
+            screen=pool.screens.of(DEVICE),
         )
     finally:
         await pool.aclose()
 
 
 async def step(d: LaneDriver, action: str, **args: Any) -> StepResult:
-    return await run_step(d, Step(id=f"S{next(_ids)}", driver=1, action=action, args=args), segment=0, attempt=0)
+    """One step on a fresh executor, as the lane node builds one per step: only the pool's per-device
+    screen memory carries over."""
+    fresh = replace(d, calls=0, last_elements=[], last_elements_text="")
+    return await run_step(fresh, Step(id=f"S{next(_ids)}", driver=1, action=action, args=args), segment=0, attempt=0)
