@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import ssl
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 from mcp import ClientSession, StdioServerParameters
@@ -22,9 +24,28 @@ async def open_stdio_session(
 ) -> AsyncIterator[ClientSession]:
     """A server over stdio, started with child_env(env, keep=keep): never the agent's secrets."""
     params = StdioServerParameters(command=command, args=args, env=child_env(env, keep=keep))
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    async with stdio_client(params, errlog=_errlog()) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: ours, when it is a real file. The SDK's default is the
+    `sys.stderr` of import time, and a child process needs a file descriptor: under Jupyter or a
+    test runner's capture that object has none, and every stdio server failed to start."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (OSError, ValueError, AttributeError):
+            continue
+    return _devnull()
+
+
+@cache
+def _devnull() -> TextIO:
+    return open(os.devnull, "w")
 
 
 @cache
