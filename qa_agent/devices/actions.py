@@ -327,9 +327,13 @@ class LaneDriver:
         if not outcome.ok or not outcome.result.images:
             return None
         mime, data = outcome.result.images[0]
-        path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
-        await asyncio.to_thread(atomic_write, path, data)
-        return str(path)
+
+        def save() -> Path:  # off the loop: resolving the path is a chain of lstat calls
+            path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
+            atomic_write(path, data)
+            return path
+
+        return str(await asyncio.to_thread(save))
 
 
 def _hold_seconds(args: dict[str, Any]) -> float:
