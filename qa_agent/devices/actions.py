@@ -330,7 +330,7 @@ class LaneDriver:
 
         def save() -> Path:  # off the loop: resolving the path is a chain of lstat calls
             path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
-            atomic_write(path, data)
+            atomic_write(path, data, sync=False)  # the report syncs the evidence folder before it is written
             return path
 
         return str(await asyncio.to_thread(save))
