@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -207,34 +209,20 @@ async def run_variant(ctx: Any, key: str, variant: str) -> Any:
     raise ValueError(variant)
 
 
-def patch_shared_ssl_context() -> None:
-    """Ablation 'one SSL context': what caching the SSL context in open_http_session would save
-    (the patch lives in this process only; the project's code is unchanged)."""
-    import contextlib
-    import ssl
-
+@contextlib.contextmanager
+def new_connection_per_call() -> Iterator[None]:
+    """Ablation: the device sessions' httpx transport as the MCP SDK leaves it, which drops the
+    connection after nearly every call (qa_agent/devices/sessions.py, _ReusingTransport)."""
     import httpx
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
 
-    import qa_agent.devices.pool as pool
+    import qa_agent.devices.sessions as sessions
 
-    shared = ssl.create_default_context()
-
-    @contextlib.asynccontextmanager
-    async def open_http_session(url: str, headers: Any = None, timeout_s: float = 30.0) -> Any:
-        timeout = httpx.Timeout(timeout_s, read=300.0)
-        async with (
-            httpx.AsyncClient(
-                headers=dict(headers or {}), timeout=timeout, follow_redirects=False, verify=shared
-            ) as http,
-            streamable_http_client(url, http_client=http) as (read, write, _),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            yield session
-
-    pool.open_http_session = open_http_session  # type: ignore[assignment]
+    original = sessions._ReusingTransport
+    sessions._ReusingTransport = httpx.AsyncHTTPTransport  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        sessions._ReusingTransport = original  # type: ignore[misc]
 
 
 async def one_run(
@@ -482,7 +470,7 @@ async def ablations(args: argparse.Namespace) -> str:
         ("run_ticket", "as users run it: run_ticket, SQLite, durability=sync (the official figure)"),
         ("sqlite_async", 'same graph and SQLite saver, durability="async"'),
         ("no_checkpointer", "graph compiled without a checkpointer"),
-        ("shared_ssl", "run_ticket with open_http_session patched to reuse one SSL context"),
+        ("new_connections", "run_ticket with a new TCP connection for nearly every device call (the SDK's default)"),
     ]
     lines = [
         f"{n} drivers, {args.reps} run(s) each, median ratio [min–max]:",
@@ -494,15 +482,9 @@ async def ablations(args: argparse.Namespace) -> str:
     for variant, label in variants:
         runs = []
         for rep in range(args.reps):
-            if variant == "shared_ssl":
-                import qa_agent.devices.pool as pool
-
-                original = pool.open_http_session
-                patch_shared_ssl_context()
-                try:
+            if variant == "new_connections":
+                with new_connection_per_call():
                     runs.append(await one_run(n, args.seed + rep, args.latency_ms, False, "run_ticket"))
-                finally:
-                    pool.open_http_session = original  # type: ignore[assignment]
             else:
                 runs.append(await one_run(n, args.seed + rep, args.latency_ms, False, variant))
             print(f"# ablation {variant} rep {rep + 1}: ratio {runs[-1]['ratio']:.3f}", file=sys.stderr)
