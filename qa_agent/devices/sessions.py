@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -60,10 +61,11 @@ class _FinishStream(httpx.AsyncByteStream):
         done = anyio.Event()
         self._ending.add(done)
         try:
-            with anyio.move_on_after(STREAM_END_WAIT_S):
+            # A stream that breaks instead of ending cannot be reused, only closed (httpcore closes it).
+            with contextlib.suppress(Exception), anyio.move_on_after(STREAM_END_WAIT_S):
                 async for _ in self._inner:
                     pass
-            await self._inner.aclose()
+            await self._inner.aclose()  # before `done`: the waiting request then finds the connection free
         finally:
             self._ending.discard(done)
             done.set()
