@@ -132,7 +132,7 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             schemas=await pool.schemas(key, device),
             get_session=get_session,
             reconnect=reconnect,
-            session_lost=lambda: pool.lost(key),
+            session_watch=lambda: pool.watch(key),
             evidence_dir=evidence_dir(ctx, state["run_id"]),
             signals=pool.signals,
             screen=pool.screens.of(device),

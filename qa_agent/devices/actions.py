@@ -47,6 +47,7 @@ from qa_agent.devices.elements import (
     targets,
 )
 from qa_agent.devices.failures import StepFailed
+from qa_agent.devices.owned import OwnedResource, ResourceLost
 from qa_agent.devices.results import ToolText, device_gone, truncate
 from qa_agent.devices.screens import ScreenMemory, Sighting
 from qa_agent.devices.signals import ActionSignals
@@ -103,8 +104,9 @@ class LaneDriver:
     reconnect: Callable[[], Awaitable[None]]
     evidence_dir: Path
     server_device: str = ""  # the id its server knows the device by, when the lab qualified it
-    # Resolves when the session's transport breaks: a call racing it ends at once, not at its timeout.
-    session_lost: Callable[[], Awaitable[str]] | None = None
+    # The session's owner: a call waits on it watched, so a broken transport ends the call at once,
+    # not at its timeout.
+    session_watch: Callable[[], OwnedResource[Any] | None] | None = None
     signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
@@ -153,19 +155,14 @@ class LaneDriver:
 
     async def _watched(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         session = await self.get_session()
-        if self.session_lost is None:
+        owner = self.session_watch() if self.session_watch is not None else None
+        if owner is None:
             return await call_tool(session, tool, args, policy)
-        call = asyncio.ensure_future(call_tool(session, tool, args, policy))
-        lost = asyncio.ensure_future(self.session_lost())
         try:
-            done, _ = await asyncio.wait({call, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (call, lost):
-                task.cancel()  # no-op on the one that finished
-            await asyncio.gather(call, lost, return_exceptions=True)
-        if call in done:
-            return call.result()
-        raise SessionLost(f"{tool}: connection to the device server lost ({lost.result()})")
+            with owner.watching():
+                return await call_tool(session, tool, args, policy)
+        except ResourceLost as exc:
+            raise SessionLost(f"{tool}: connection to the device server lost ({exc})") from exc
 
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:
@@ -433,9 +430,13 @@ class LaneDriver:
         if not outcome.ok or not outcome.result.images:
             return None
         mime, data = outcome.result.images[0]
-        path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
-        await asyncio.to_thread(atomic_write, path, data)
-        return str(path)
+
+        def save() -> Path:  # off the loop: resolving the path is a chain of lstat calls
+            path = inside(self.evidence_dir, f"{name}.{'png' if 'png' in mime else 'jpg'}")
+            atomic_write(path, data, sync=False)  # the report syncs the evidence folder before it is written
+            return path
+
+        return str(await asyncio.to_thread(save))
 
 
 def _hold_seconds(args: dict[str, Any]) -> float:

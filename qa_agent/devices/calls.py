@@ -138,7 +138,8 @@ async def call_tool(
     tries = 0
     for tries in range(1, policy.attempts + 1):
         try:
-            raw = await asyncio.wait_for(session.call_tool(tool, args), policy.timeout_s)
+            async with asyncio.timeout(policy.timeout_s):  # not wait_for: on 3.11 that is a task per call
+                raw = await session.call_tool(tool, args)
             last = to_tool_text(raw)
             if not last.failed:
                 return CallOutcome(tool, args, True, last, "none", tries, started, time.time())

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+class ResourceLost(ConnectionError):
+    """The resource broke while a task was using it (see OwnedResource.watching)."""
 
 
 class OwnedResource(Generic[T]):
@@ -54,11 +58,37 @@ class OwnedResource(Generic[T]):
             raise ConnectionError(message) from self._error
         return self._value
 
-    async def wait_closed(self) -> str:
-        """Wait until the resource is gone (its transport broke, or it was closed); say why."""
-        if self._task is not None:
-            await asyncio.wait({self._task})
-        return describe(self._error)
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """While inside, the resource going away (its transport broke, or it was closed) cancels the current
+        task, surfacing as ResourceLost: a call waiting for an answer that cannot come ends at once. A done
+        callback on the owner task, so watching costs no task of its own."""
+        owner = self._task
+        if owner is None:  # never opened: nothing to lose
+            yield
+            return
+        if owner.done():
+            raise ResourceLost(describe(self._error))
+        task = asyncio.current_task()
+        assert task is not None
+        armed, fired = True, False
+
+        def fire(_owner: asyncio.Future[None]) -> None:
+            nonlocal fired
+            if armed:  # the callback may run after the block was left: then it must not cancel anything
+                fired = True
+                task.cancel()
+
+        owner.add_done_callback(fire)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if fired and task.uncancel() == 0:
+                raise ResourceLost(describe(self._error)) from None
+            raise
+        finally:
+            armed = False
+            owner.remove_done_callback(fire)
 
     @property
     def alive(self) -> bool:

@@ -178,15 +178,10 @@ class DevicePool:
                 self._world = world
         return self._world
 
-    async def lost(self, key: str) -> str:
-        """Wait until the lane's current session breaks; why it broke. A streamable HTTP session
-        whose server died fails in its transport task while the pending call waits for an answer
-        that cannot come, so a call races this."""
-        owned = self._sessions.get(key)
-        if owned is None:
-            await asyncio.Event().wait()  # no session: nothing can break
-        assert owned is not None
-        return await owned.wait_closed()
+    def watch(self, key: str) -> OwnedResource[ClientSession] | None:
+        """The lane's current session, to watch while a call waits: a streamable HTTP session whose server
+        died fails in its transport task while the pending call waits for an answer that cannot come."""
+        return self._sessions.get(key)
 
     def remember_schemas(self, schemas: dict[str, dict[str, Any]]) -> None:
         self._schemas = schemas

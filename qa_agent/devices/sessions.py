@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import sys
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any, TextIO
 
+import anyio
 import httpx
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -55,14 +57,71 @@ def verified_tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+# How long closing an event stream may wait for the server to end it (see _FinishStream).
+STREAM_END_WAIT_S = 1.0
+
+
+class _FinishStream(httpx.AsyncByteStream):
+    """A response body that, when closed early, first reads on to the server's end of it.
+
+    The MCP client closes a POST's event stream as soon as the JSON-RPC answer arrives, a moment before
+    the server's closing chunk, and a notification's 202 without reading its (empty) body; httpx then
+    cannot reuse the connection, so nearly every call opened a new TCP connection. The answer is already
+    delivered when this runs, so reading on delays no answer; a server that keeps the stream open past
+    STREAM_END_WAIT_S gets the connection closed, as before."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, ending: set[anyio.Event]) -> None:
+        self._inner = inner
+        self._ending = ending
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        done = anyio.Event()
+        self._ending.add(done)
+        try:
+            # A stream that breaks instead of ending cannot be reused, only closed (httpcore closes it).
+            with contextlib.suppress(Exception), anyio.move_on_after(STREAM_END_WAIT_S):
+                async for _ in self._inner:
+                    pass
+            await self._inner.aclose()  # before `done`: the waiting request then finds the connection free
+        finally:
+            self._ending.discard(done)
+            done.set()
+
+
+class _ReusingTransport(httpx.AsyncHTTPTransport):
+    """Keeps a session's sequential calls on one kept-alive connection: answers are read to their end
+    (_FinishStream), and a request waits for a stream being finished instead of opening a connection
+    beside it (at most STREAM_END_WAIT_S; streams that are still being read are never waited for)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ending: set[anyio.Event] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for done in list(self._ending):
+            await done.wait()
+        response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _FinishStream(response.stream, self._ending)
+        return response
+
+
 @asynccontextmanager
 async def open_http_session(
     url: str, headers: Mapping[str, str] | None = None, timeout_s: float = 30.0
 ) -> AsyncIterator[ClientSession]:
+    """One MCP session over streamable HTTP, on one kept-alive TCP connection while calls are sequential."""
     timeout = httpx.Timeout(timeout_s, read=300.0)
     async with (
         httpx.AsyncClient(
-            headers=dict(headers or {}), timeout=timeout, follow_redirects=False, verify=verified_tls()
+            headers=dict(headers or {}),
+            timeout=timeout,
+            follow_redirects=False,
+            transport=_ReusingTransport(verify=verified_tls()),
         ) as http,
         streamable_http_client(url, http_client=http) as (read, write, _),
         ClientSession(read, write) as session,

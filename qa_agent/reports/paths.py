@@ -23,17 +23,38 @@ def inside(root: Path | str, *parts: str) -> Path:
     return Path(root).joinpath(*parts)
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
+def atomic_write(path: Path, data: bytes | str, *, sync: bool = True) -> None:
     """Write `path` whole or not at all: a fresh temporary file (O_EXCL, a random name: never a
-    symlink someone left there) in the same folder, synced, then renamed over `path`."""
+    symlink someone left there) in the same folder, synced, then renamed over `path`.
+
+    `sync=False` leaves the flush to disk to a later `sync_files` of its folder (evidence written
+    while devices wait: an fsync costs milliseconds; the report syncs the evidence before it is written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sync_files(folder: Path) -> None:
+    """Flush every regular file directly in `folder` to disk (links are not followed); no folder: nothing."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        try:
+            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:  # a link, or gone
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from qa_agent.reports.html_report import render_html
 from qa_agent.reports.junit import render_junit
-from qa_agent.reports.paths import atomic_write
+from qa_agent.reports.paths import atomic_write, sync_files
 
 
 def to_jsonable(value: Any) -> Any:
@@ -67,6 +67,7 @@ def write_reports(folder: Path, state: Mapping[str, Any], secrets: list[str]) ->
     """Blocking file IO: call through asyncio.to_thread from async code."""
     folder.mkdir(parents=True, exist_ok=True)
     data = redact(build_report(state), secrets)
+    sync_files(folder / "evidence")  # written unsynced while the devices waited (LaneDriver.screenshot)
     atomic_write(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
     atomic_write(folder / "junit.xml", render_junit(data, folder))
     atomic_write(folder / "report.html", render_html(data, folder))

@@ -68,3 +68,24 @@ async def test_embedded_simulator_takes_the_profile_from_the_setting(monkeypatch
     finally:
         await pool.aclose()
     assert knobs["profile"] == "realistic"
+
+
+async def test_action_log_names_each_calls_nominal_device_time() -> None:
+    """What the benchmark's wall / nominal sums: the latency a call was told to take (fixed latency, the
+    profile's draw, a long press's hold), whatever the simulator itself took on a busy machine."""
+    async with simulator_process(devices=2, apps_dir=APPS, latency_ms=30) as sim, http_session(sim.url) as s:
+        await s.call_tool("mobile_launch_app", {"device": ALICE, "packageName": "com.example.ptt"})
+        await s.call_tool("mobile_list_elements_on_screen", {"device": ALICE})
+        await s.call_tool(
+            "mobile_long_press_on_screen_at_coordinates", {"device": ALICE, "x": 1, "y": 1, "duration": 200}
+        )
+        fast = [a["nominal_s"] for a in await sim.actions()]
+    assert fast == pytest.approx([0.03, 0.03, 0.23])
+    async with (
+        simulator_process(devices=2, apps_dir=APPS, profile="realistic", seed=3) as sim,
+        http_session(sim.url) as s,
+    ):
+        for tool in ("mobile_list_elements_on_screen", "mobile_take_screenshot"):
+            await s.call_tool(tool, {"device": BOB})
+        nominal = sum(a["nominal_s"] for a in await sim.actions() if a["device"] == BOB)
+        assert nominal == pytest.approx((await sim.health())["device_time_s"][BOB])

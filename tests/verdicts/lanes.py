@@ -42,9 +42,6 @@ async def lane(sim_url: str, tmp_path: Path, package: str | None = None, **setti
     async def reconnect() -> None:
         await pool.drop(key)
 
-    async def session_lost() -> str:
-        return await pool.lost(key)
-
     try:
         yield LaneDriver(
             ctx=ctx,
@@ -54,7 +51,7 @@ async def lane(sim_url: str, tmp_path: Path, package: str | None = None, **setti
             schemas=await pool.schemas(key),
             get_session=get_session,
             reconnect=reconnect,
-            session_lost=session_lost,
+            session_watch=lambda: pool.watch(key),
             evidence_dir=tmp_path / "evidence",
             signals=pool.signals,
             screen=pool.screens.of(DEVICE),

@@ -1,8 +1,11 @@
-"""The action log: one record per tool call, with wall-clock start/end times."""
+"""The action log: one record per tool call, with wall-clock start/end times and the call's nominal
+device time (what the latency settings and a long press's hold say the phone spent, however long the
+simulator itself took)."""
 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel
@@ -17,6 +20,18 @@ class Action(BaseModel):
     end: float | None = None
     ok: bool | None = None
     error: str | None = None
+    nominal_s: float = 0.0
+
+
+# The action of the tool call running in this task: the simulator's latency code charges its delays to it.
+_current: ContextVar[Action | None] = ContextVar("sim_action", default=None)
+
+
+def charge(seconds: float) -> None:
+    """Add nominal device time to the running call's action (no call running: nothing to charge)."""
+    action = _current.get()
+    if action is not None:
+        action.nominal_s += seconds
 
 
 class ActionLog:
@@ -33,6 +48,7 @@ class ActionLog:
             start=time.time(),
         )
         self._items.append(action)
+        _current.set(action)
         return action
 
     @staticmethod

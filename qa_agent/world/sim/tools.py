@@ -16,6 +16,7 @@ from typing import Any
 from mcp import types
 
 from qa_agent.world.sim import formatting, latency, render
+from qa_agent.world.sim.actionlog import charge
 from qa_agent.world.sim.appmodel import AppModel
 from qa_agent.world.sim.config import Knobs, SimConfig
 from qa_agent.world.sim.errors import (
@@ -102,7 +103,7 @@ class Simulator:
         self.catalog = catalog
         self.world = World(config, catalog)
         self.runtime = Runtime(self.world)
-        self._shots: dict[tuple[Any, ...], bytes] = {}
+        self._shots: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
         self._handlers: dict[str, Handler] = {
             name: getattr(self, "_" + name.removeprefix("mobile_"))
             for name in tool_names()
@@ -151,6 +152,7 @@ class Simulator:
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
             delay = self.knobs.latency_ms / 1000 + self.world.latency.delay(self.knobs.profile, "", "query")
+            charge(delay)
             if delay:
                 await asyncio.sleep(delay)
             devices = [d.describe() for d in self.world.online()]
@@ -187,6 +189,7 @@ class Simulator:
             async with device.lock:
                 await self._faults(device, "input")
                 pressed = self.runtime.press_start(device, *self._point(args))
+            charge(float(duration) / 1000)
             try:
                 await asyncio.sleep(float(duration) / 1000)
             finally:
@@ -210,6 +213,7 @@ class Simulator:
         device.calls += 1
         r_error, r_hang = device.rng.random(), device.rng.random()
         delay = knobs.latency_ms / 1000 + self.world.latency.delay(knobs.profile, device.id, kind)
+        charge(delay)
         if delay:
             await asyncio.sleep(delay)
         if r_hang < knobs.hang_rate or knobs.hang_at.get(device.id) == device.calls:
@@ -287,12 +291,13 @@ class Simulator:
         return _text(formatting.elements_text(views))
 
     async def _screen_bytes(self, device: Device, size: tuple[int, int], fmt: str) -> bytes:
-        """The encoded screen. Same screen, same bytes: cached; rendering runs off the event loop
-        (Pillow releases the GIL), so one device's screenshot does not stall the other devices."""
+        """The encoded screen, drawn at ``size``. Cached by what is on screen, not by device: phones showing
+        the same screen share one rendering, and concurrent requests for it wait on the same one. Rendering
+        runs off the event loop (Pillow releases the GIL), so it does not stall the other devices."""
         name, _pkg = self.runtime.foreground(device)
         views = self.runtime.elements(device)
         keyboard = self.runtime.keyboard_up(device)
-        status = f"{time.strftime('%H:%M')}  {device.user}"
+        status = time.strftime("%H:%M")
         key = (
             name,
             status,
@@ -313,22 +318,27 @@ class Simulator:
                     v.focused,
                     v.checked,
                     v.launches,
+                    v.button is not None,
                 )
                 for v in views
             ),
         )
-        cached = self._shots.get(key)
-        if cached is None:
+        shot = self._shots.get(key)
+        if shot is None:
 
             def draw() -> bytes:
-                screen = render.draw_screen(views, title=name, status=status, keyboard=keyboard)
-                return render.encode(screen, size, fmt)
+                screen = render.draw_screen(views, title=name, status=status, keyboard=keyboard, size=size)
+                return render.encode(screen, fmt)
 
-            cached = await asyncio.to_thread(draw)
-            self._shots[key] = cached
+            shot = self._shots[key] = asyncio.ensure_future(asyncio.to_thread(draw))
             while len(self._shots) > SCREENSHOT_CACHE:
                 self._shots.pop(next(iter(self._shots)))
-        return cached
+        try:
+            return await asyncio.shield(shot)  # a caller that gives up does not cancel the others' rendering
+        except Exception:
+            if self._shots.get(key) is shot:
+                del self._shots[key]
+            raise
 
     async def _take_screenshot(self, device: Device, args: dict[str, Any]) -> Content:
         max_size = args.get("maxSize")
