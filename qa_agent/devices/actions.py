@@ -92,6 +92,9 @@ class LaneDriver:
     server_device: str = ""  # the id its server knows the device by, when the lab qualified it
     # Resolves when the session's transport breaks: a call racing it ends at once, not at its timeout.
     session_lost: Callable[[], Awaitable[str]] | None = None
+    # The run's lease in a shared lab: why it may have expired (now / once it does). No call after that.
+    lease_lost_now: Callable[[], str | None] = lambda: None
+    lease_lost: Callable[[], Awaitable[str]] | None = None
     signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
@@ -137,18 +140,24 @@ class LaneDriver:
 
     async def _watched(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         session = await self.get_session()
-        if self.session_lost is None:
+        if (why := self.lease_lost_now()) is not None:  # another agent may hold the device now
+            raise StepFailed("blocked", "cannot_run", why)
+        stops = [f() for f in (self.session_lost, self.lease_lost) if f is not None]
+        if not stops:
             return await call_tool(session, tool, args, policy)
         call = asyncio.ensure_future(call_tool(session, tool, args, policy))
-        lost = asyncio.ensure_future(self.session_lost())
+        watchers = [asyncio.ensure_future(s) for s in stops]
         try:
-            done, _ = await asyncio.wait({call, lost}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({call, *watchers}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (call, lost):
+            for task in (call, *watchers):
                 task.cancel()  # no-op on the one that finished
-            await asyncio.gather(call, lost, return_exceptions=True)
+            await asyncio.gather(call, *watchers, return_exceptions=True)
         if call in done:
             return call.result()
+        if (why := self.lease_lost_now()) is not None:
+            raise StepFailed("blocked", "cannot_run", why)
+        lost = next(w for w in watchers if w in done)
         raise SessionLost(f"{tool}: connection to the device server lost ({lost.result()})")
 
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
