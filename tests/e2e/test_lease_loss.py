@@ -42,7 +42,9 @@ async def test_a_run_that_loses_the_database_past_the_ttl_stops_and_ends_blocked
         run = asyncio.create_task(graph.ainvoke({"ticket_key": "LEASE-1"}, context=ctx))
 
         async def driving() -> None:
-            while not any(a["device"] for a in await sim.actions()):  # the run leased its phone and acts
+            while True:  # the simulator's log is the event: the run leased its phone and acts on it
+                if any(a["device"] for a in await sim.actions()):
+                    return
                 await asyncio.sleep(0.1)
 
         await asyncio.wait_for(driving(), 120)
