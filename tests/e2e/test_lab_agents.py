@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import sys
 import time
@@ -15,25 +14,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import APPS
+from tests.lab import no_device_driven_twice, runs_in
 
 pytestmark = pytest.mark.slow
 EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-1": "success", "PTT-3": "blocked"}
-
-
-def _runs(report_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(report_dir.glob("**/report.json"))]
-
-
-def _no_device_driven_twice(host: str, actions: list[dict[str, Any]]) -> None:
-    """From a simulator's action log: the host was used, and on no device did two calls overlap."""
-    per_device: dict[str, list[tuple[float, float]]] = {}
-    for action in actions:
-        if action["device"]:
-            per_device.setdefault(action["device"], []).append((action["start"], action["end"] or action["start"]))
-    assert per_device, f"{host} was never used"
-    for device, calls in per_device.items():
-        for (_s1, e1), (s2, _e2) in itertools.pairwise(sorted(calls)):
-            assert e1 <= s2, f"{host}/{device}: two calls at once"
 
 
 async def test_two_agents_share_the_lab_without_driving_a_device_twice(
@@ -60,7 +44,7 @@ async def test_two_agents_share_the_lab_without_driving_a_device_twice(
 
     windows: dict[str, list[tuple[float, float, str]]] = {}
     for name in ("agent1", "agent2"):
-        runs = _runs(tmp_path / name)
+        runs = runs_in(tmp_path / name)
         verdicts = {r["ticket_key"]: r["verdict"]["result"] for r in runs}
         assert verdicts == EXPECTED, (name, [o.decode()[-3000:] for o, _ in outputs])
         for run in runs:
@@ -77,7 +61,7 @@ async def test_two_agents_share_the_lab_without_driving_a_device_twice(
 
     # The simulators saw it too.
     for host, actions in logs.items():
-        _no_device_driven_twice(host, actions)
+        no_device_driven_twice(host, actions)
 
 
 async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
@@ -120,10 +104,10 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
         for c in cases
     }
     assert verdicts == EXPECTED
-    cli = {r["ticket_key"]: r["verdict"]["result"] for r in _runs(tmp_path / "cli")}
+    cli = {r["ticket_key"]: r["verdict"]["result"] for r in runs_in(tmp_path / "cli")}
     assert cli == EXPECTED
     for host, actions in zip(("host1", "host2"), logs, strict=True):
-        _no_device_driven_twice(host, actions)
+        no_device_driven_twice(host, actions)
 
 
 async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
@@ -161,6 +145,6 @@ async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jir
         killed_at = time.time()
         out = (await asyncio.wait_for(waiting.communicate(), 300))[0].decode()
     assert waiting.returncode == 0, out
-    (run,) = _runs(tmp_path / "waiting")
+    (run,) = runs_in(tmp_path / "waiting")
     assert run["verdict"]["result"] == "success", run["verdict"]["justification"]
     assert min(r["started_at"] for r in run["results"]) > killed_at  # it waited for the dead agent's lease

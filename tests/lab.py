@@ -1,0 +1,24 @@
+"""What the device-lab tests read back: the runs' reports, and the simulators' action logs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+
+def runs_in(report_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(report_dir.glob("**/report.json"))]
+
+
+def no_device_driven_twice(host: str, actions: list[dict[str, Any]], *, used: bool = True) -> None:
+    """From a simulator's action log: on no device did two calls overlap (and the host was used)."""
+    per_device: dict[str, list[tuple[float, float]]] = {}
+    for action in actions:
+        if action["device"]:
+            per_device.setdefault(action["device"], []).append((action["start"], action["end"] or action["start"]))
+    assert per_device or not used, f"{host} was never used"
+    for device, calls in per_device.items():
+        for (_s1, e1), (s2, _e2) in itertools.pairwise(sorted(calls)):
+            assert e1 <= s2, f"{host}/{device}: two calls at once"
