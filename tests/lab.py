@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +23,14 @@ def no_device_driven_twice(host: str, actions: list[dict[str, Any]], *, used: bo
     for device, calls in per_device.items():
         for (_s1, e1), (s2, _e2) in itertools.pairwise(sorted(calls)):
             assert e1 <= s2, f"{host}/{device}: two calls at once"
+
+
+def junit_verdicts(suite: Path) -> dict[str, str]:
+    """Ticket key -> verdict, as a batch's junit.xml tells them."""
+    verdicts = {}
+    for case in ET.parse(suite).getroot().findall(".//testcase"):
+        key = case.find("properties/property[@name='test_key']")
+        assert key is not None
+        failed, error = case.find("failure") is not None, case.find("error") is not None
+        verdicts[str(key.get("value"))] = "failure" if failed else "blocked" if error else "success"
+    return verdicts

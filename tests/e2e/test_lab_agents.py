@@ -7,14 +7,13 @@ import itertools
 import os
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import APPS
-from tests.lab import no_device_driven_twice, runs_in
+from tests.lab import junit_verdicts, no_device_driven_twice, runs_in
 
 pytestmark = pytest.mark.slow
 EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-1": "success", "PTT-3": "blocked"}
@@ -96,13 +95,7 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
 
     suites = list((tmp_path / "via-server").glob("batch-*/junit.xml"))
     assert len(suites) == 1 and (suites[0].parent / "index.html").is_file()
-    cases = ET.parse(suites[0]).getroot().findall(".//testcase")
-    verdicts = {
-        c.find("properties/property[@name='test_key']").get("value"): (  # type: ignore[union-attr]
-            "failure" if c.find("failure") is not None else "blocked" if c.find("error") is not None else "success"
-        )
-        for c in cases
-    }
+    verdicts = junit_verdicts(suites[0])
     assert verdicts == EXPECTED
     cli = {r["ticket_key"]: r["verdict"]["result"] for r in runs_in(tmp_path / "cli")}
     assert cli == EXPECTED
