@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 
 def runs_in(report_dir: Path) -> list[dict[str, Any]]:
@@ -34,3 +38,16 @@ def junit_verdicts(suite: Path) -> dict[str, str]:
         failed, error = case.find("failure") is not None, case.find("error") is not None
         verdicts[str(key.get("value"))] = "failure" if failed else "blocked" if error else "success"
     return verdicts
+
+
+async def queued(dsn: str, run_id: str, polls: int = 1) -> None:
+    """Wait until a run (`run_id`, or a ticket key: a batch's run of it, `batch-...-KEY`) waits in the
+    shared leases' queue and has polled `polls` times since (each poll renews its row)."""
+    seen: list[object] = []
+    async with asyncio.timeout(60):
+        while len(seen) < polls:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                with contextlib.suppress(psycopg.errors.UndefinedTable):
+                    rows = await (await conn.execute("SELECT run_id, expires FROM qa_lease_waiters")).fetchall()
+                    seen += [e for r, e in rows if (r == run_id or r.endswith(f"-{run_id}")) and e not in seen]
+            await asyncio.sleep(0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -12,10 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import APPS
-from tests.lab import junit_verdicts, no_device_driven_twice, runs_in
+from tests.conftest import APPS, TICKETS
+from tests.lab import junit_verdicts, no_device_driven_twice, queued, runs_in
+from tests.tickets import ticket_yaml, write_tickets
 
 pytestmark = pytest.mark.slow
+HOLD = """@package:com.example.ptt
+Given user1 opens the app
+And user2 opens the app
+When user1 waits 300 seconds
+Then user1 sees "Talk" within 10 seconds"""
 EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-1": "success", "PTT-3": "blocked"}
 
 
@@ -103,12 +110,15 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
         no_device_driven_twice(host, actions)
 
 
-async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
+async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, tmp_path: Path) -> None:
+    from qa_agent.world.jira_server.process import jira_server_process
     from qa_agent.world.sim.process import simulator_process
 
-    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("HOLD-1", details=HOLD))
+    shutil.copy(TICKETS / "LOGIN-1.yaml", tickets)
+    async with jira_server_process(tickets) as jira, simulator_process(devices=2, apps_dir=APPS) as sim:
         env = {
-            **os.environ, "JIRA_MCP_URL": jira_url, "MOBILE_MCP_URLS": sim.url, "QA_CHECKPOINT_DSN": postgres_dsn,
+            **os.environ, "JIRA_MCP_URL": jira.url, "MOBILE_MCP_URLS": sim.url, "QA_CHECKPOINT_DSN": postgres_dsn,
             "QA_LEASE_TTL_S": "3", "COLUMNS": "200",
         }  # fmt: skip
 
@@ -119,20 +129,16 @@ async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jir
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
 
-        async def actions_until(done: Any) -> None:
+        async def driving() -> None:
             while True:  # the simulator's log is the event we wait on
-                if done(await sim.actions()):
+                if any(a["device"] for a in await sim.actions()):
                     return
                 await asyncio.sleep(0.1)
 
-        def listings(actions: list[dict[str, Any]]) -> int:
-            return sum(a["tool"] == "mobile_list_available_devices" for a in actions)
-
-        killed = await agent("killed", "PTT-1")  # holds both phones
-        await asyncio.wait_for(actions_until(lambda log: any(a["device"] for a in log)), 120)
+        killed = await agent("killed", "HOLD-1")  # holds both phones for minutes
+        await asyncio.wait_for(driving(), 120)
         waiting = await agent("waiting", "LOGIN-1")
-        # Its batch probe and its run's discovery: it is about to ask for a phone the other agent holds.
-        await asyncio.wait_for(actions_until(lambda log: listings(log) >= 4), 120)
+        await queued(postgres_dsn, "LOGIN-1")  # it waits for a phone the other agent holds
         killed.kill()  # SIGKILL: no release, only the leases' expiry gives the phones back
         await killed.wait()
         killed_at = time.time()

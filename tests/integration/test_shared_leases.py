@@ -4,15 +4,14 @@ waiting agents served first come first served, a dead waiter dropped."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 
-import psycopg
 import pytest
 
 from qa_agent.devices.discovery import NotEnoughDevices
 from qa_agent.devices.shared_leases import SharedLeaser, release_shared
+from tests.lab import queued
 
 pytestmark = pytest.mark.slow
 
@@ -80,30 +79,15 @@ asyncio.run(SharedLeaser(sys.argv[1], ["a"], ttl_s=3.0).acquire("dead-waiter", 1
 """
 
 
-async def _queued(dsn: str, run_id: str, polls: int = 1) -> None:
-    """Wait until `run_id` waits in the queue and has polled `polls` times since (each poll renews its row)."""
-    seen: list[object] = []
-    async with asyncio.timeout(60):
-        while len(seen) < polls:
-            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                with contextlib.suppress(psycopg.errors.UndefinedTable):
-                    row = await (
-                        await conn.execute("SELECT expires FROM qa_lease_waiters WHERE run_id = %s", (run_id,))
-                    ).fetchone()
-                    if row is not None and row[0] not in seen:
-                        seen.append(row[0])
-            await asyncio.sleep(0.05)
-
-
 async def test_waiting_agents_are_served_first_come_first_served(postgres_dsn: str) -> None:
     holder, early, late = (SharedLeaser(postgres_dsn, ["a", "b"]) for _ in range(3))  # three agents' connections
     try:
         assert await holder.acquire("holder", 1, pinned=frozenset({"a"})) == ["a"]
         first = asyncio.create_task(early.acquire("first", 2))  # needs a, which the holder has
-        await _queued(postgres_dsn, "first")
+        await queued(postgres_dsn, "first")
         # b is free, but the request that arrived first could use it: it is not lent to a later one.
         second = asyncio.create_task(late.acquire("second", 1))
-        await _queued(postgres_dsn, "second", polls=3)
+        await queued(postgres_dsn, "second", polls=3)
         assert not second.done()
         await release_shared("holder")
         assert await asyncio.wait_for(first, 30) == ["a", "b"]
@@ -120,9 +104,9 @@ async def test_a_dead_waiter_drops_out_of_the_queue(postgres_dsn: str) -> None:
     waiter = await asyncio.create_subprocess_exec(sys.executable, "-c", WAITER, postgres_dsn)
     try:
         assert await leaser.acquire("holder", 1) == ["a"]
-        await _queued(postgres_dsn, "dead-waiter")  # another agent's run, first in the queue for the phone
+        await queued(postgres_dsn, "dead-waiter")  # another agent's run, first in the queue for the phone
         later = asyncio.create_task(leaser.acquire("later", 1))
-        await _queued(postgres_dsn, "later")
+        await queued(postgres_dsn, "later")
         waiter.send_signal(signal.SIGKILL)  # it stops renewing its place; nothing removes it but expiry
         await waiter.wait()
         await release_shared("holder")
