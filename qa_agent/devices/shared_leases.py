@@ -78,6 +78,10 @@ class _Request(BaseModel):
         return set(self.devices)
 
 
+class LeasesUnreachable(NotEnoughDevices):
+    """The lease database stayed unreachable for a TTL: the run cannot get devices (blocked, saying so)."""
+
+
 def _parse(raw: object) -> _Request | None:
     try:
         return _Request.model_validate_json(str(raw))
@@ -165,11 +169,21 @@ class SharedLeaser:
         if held is None:  # from now on close_run releases whatever got committed
             held = _HELD[run_id] = _Held(self.dsn, self.ttl_s)
             held.beat = asyncio.create_task(_renew(run_id, held))
+        unreachable_since: float | None = None
         while True:
             started = time.monotonic()
-            # A connection per try: waiting runs (dozens per agent) must not hold the server's connections.
-            async with await _connect(self.dsn) as conn:
-                taken = await self._try(conn, run_id, request)
+            try:
+                # A connection per try: waiting runs (dozens per agent) must not hold the server's connections.
+                async with await _connect(self.dsn) as conn:
+                    taken = await self._try(conn, run_id, request)
+            except psycopg.OperationalError as exc:  # a short outage is waited out, like a missed renewal
+                unreachable_since = unreachable_since or started
+                if (down := started - unreachable_since) >= self.ttl_s:
+                    why = f"device leases unavailable: database unreachable for {down:.0f} s ({exc})"
+                    raise LeasesUnreachable(why) from exc
+                taken = None
+            else:
+                unreachable_since = None
             if taken is not None:
                 held.rows, held.confirmed = taken[0], started
                 return taken[1]
@@ -305,10 +319,8 @@ async def hold_run_lease(
             assert isinstance(leaser, SharedLeaser)
             try:
                 await leaser.acquire(run_id, len(lease.devices), frozenset(lease.devices), keys=frozenset(lease.keys))
-            except NotEnoughDevices as exc:
-                return f"the run's devices cannot be leased again: {exc}"
-            except psycopg.Error as exc:
-                return f"the run's devices cannot be leased again: database unreachable ({exc})"
+            except NotEnoughDevices as exc:  # every lane of the run stops for the same reason
+                _HELD[run_id].lost = f"the run's devices cannot be leased again: {exc}"
     return lease_lost(run_id)
 
 

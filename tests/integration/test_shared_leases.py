@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 
 import pytest
@@ -117,3 +118,15 @@ async def test_a_dead_waiter_drops_out_of_the_queue(postgres_dsn: str) -> None:
             await waiter.wait()
         for run in ("holder", "later"):
             await release_shared(run)
+
+
+async def test_an_unreachable_database_blocks_the_request_saying_so() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    leaser = SharedLeaser(f"postgresql://qa@127.0.0.1:{port}/postgres", ["a"], ttl_s=1.0)
+    try:
+        with pytest.raises(NotEnoughDevices, match=r"device leases unavailable: database unreachable for \d+ s"):
+            await asyncio.wait_for(leaser.acquire("r1", 1), 60)
+    finally:
+        await release_shared("r1")
