@@ -7,7 +7,8 @@ under a transaction-level advisory lock, so two agents never take the same devic
 Waiting is first come, first served across agents: a run that cannot have its devices at once
 queues in `qa_lease_waiters` (arrival ticket, its request, an expiry it renews on every poll, so
 a dead waiter drops out). A grant goes to a run only with devices and keys no earlier waiter
-could use: the next matching free device goes to the request that arrived first.
+could use: the next matching free device goes to the request that arrived first (a waiter that
+still waits for an isolation key keeps only its keys from later runs, as it could not start anyway).
 
 The owner renews `expires` every third of QA_LEASE_TTL_S; the rows go when the run ends, fails
 or is cancelled (resources.close_run). An agent that is killed stops renewing: its rows expire
@@ -235,8 +236,9 @@ class SharedLeaser:
             free = {d for r in (request, *others) for d in r.devices} - busy
             taken_keys = {str(k) for k, r in key_rows if r != run_id}
             for other in others:  # each earlier waiter first takes, or keeps from us, what it could use
-                granted = None if set(other.keys) & taken_keys else other.pick(free)
-                free -= set(granted) if granted is not None else other.could_use()
+                if not set(other.keys) & taken_keys:  # one waiting for a key cannot start: it keeps only its keys
+                    granted = other.pick(free)
+                    free -= set(granted) if granted is not None else other.could_use()
                 taken_keys |= set(other.keys)
             if set(request.keys) & taken_keys:
                 return None

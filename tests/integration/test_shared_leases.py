@@ -95,8 +95,14 @@ async def test_waiting_agents_are_served_first_come_first_served(postgres_dsn: s
         assert not second.done()
         await release_shared("first")
         assert await asyncio.wait_for(second, 30) == ["a"]
+        # An earlier run that waits for an isolation key cannot start: it keeps its key, not the free phone.
+        assert await holder.acquire("key-holder", 0, keys=frozenset({"package:x"})) == []
+        key_waiter = asyncio.create_task(early.acquire("key-waiter", 1, keys=frozenset({"package:x"})))
+        await queued(postgres_dsn, "key-waiter")
+        assert await asyncio.wait_for(late.acquire("other-app", 1), 30) == ["b"]
+        assert not key_waiter.done()
     finally:
-        for run in ("holder", "first", "second"):
+        for run in ("holder", "first", "second", "key-holder", "key-waiter", "other-app"):
             await release_shared(run)
 
 
