@@ -35,7 +35,8 @@ async def test_one_batch_over_two_replicas_sharing_the_lab(postgres_dsn: str, ji
         urls = []
         for name in ("replica1", "replica2"):
             env = server_env(jira_url, a.url, tmp_path / name) | lab | {"QA_SERVER_TOKEN": token}
-            urls.append(await replicas.enter_async_context(langgraph_dev(env, tmp_path / f"{name}.log")))
+            server = langgraph_dev(env, tmp_path / f"{name}.log", state_dir=tmp_path / f"{name}-state")
+            urls.append(await replicas.enter_async_context(server))
         servers = [arg for url in urls for arg in ("--server", url)]
         agent_env = {**os.environ, "QA_SERVER_TOKEN": token, "QA_REPORT_DIR": str(tmp_path / "batch")}
         agent = await asyncio.create_subprocess_exec(
