@@ -45,6 +45,7 @@ def lanes_for_segment(state: QAState) -> list[Send] | str:
             "segment": index,
             "attempt": attempt,
             "world": state.get("world"),
+            "lease": state.get("lease"),
             "sent_by": PROCESS_TOKEN,
         }
         sends.append(Send("lane", lane))

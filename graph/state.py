@@ -185,6 +185,13 @@ class WorldIdentity(BaseModel):
     process: str = ""
 
 
+class DeviceLease(BaseModel):
+    """What a run leased in a shared lab, so a process that resumes it can lease it again."""
+
+    devices: list[str] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=list, description="isolation keys (qa_agent/devices/isolation.py)")
+
+
 class Attempt(BaseModel):
     """One plan-execute-verify round, kept for the report when a replan follows."""
 
@@ -240,6 +247,7 @@ class QAState(TypedDict, total=False):
     device_tools: dict[str, dict[str, Any]]
     world: WorldIdentity
     drivers: list[DriverAssignment]
+    lease: DeviceLease | None
     fingerprint: str
     replay_plan: Plan | None
     plan: Plan
@@ -281,6 +289,7 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     DriverAssignment,
     DeviceInfo,
     WorldIdentity,
+    DeviceLease,
     Attempt,
     Usage,
 )

@@ -16,7 +16,7 @@ from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from graph.context import Context, context_of
-from graph.state import DriverAssignment, Plan, QAState, Verdict, WorldIdentity
+from graph.state import DeviceLease, DriverAssignment, Plan, QAState, WorldIdentity
 from nodes.planner import driver_packages
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
@@ -39,17 +39,19 @@ def _decision(raw: Any) -> dict[str, Any]:
 
 async def _lease_again(
     ctx: Context, state: QAState, plan: Plan, drivers: list[DriverAssignment], world: WorldIdentity | None
-) -> Verdict | None:
-    """The pause gave the devices back; a shared lab may have lent them out meanwhile: wait for them."""
+) -> dict[str, Any]:
+    """The pause gave the devices back; a shared lab may have lent them out meanwhile: wait for them.
+    The update: the new lease, or a blocked verdict."""
     leaser = run_leaser(ctx, state.get("devices", []), world)
     if leaser is None or not drivers:
-        return None
+        return {}
     keys = isolation_keys(ctx.batch_isolation, plan, state.get("ticket"), state["summary"].test_details)
+    devices = frozenset(d.device for d in drivers)
     try:
-        await leaser.acquire(state["run_id"], len(drivers), frozenset(d.device for d in drivers), keys=keys)
+        taken = await leaser.acquire(state["run_id"], len(drivers), devices, keys=keys)
     except NotEnoughDevices as exc:
-        return blocked(str(exc))
-    return None
+        return {"verdict": blocked(str(exc))}
+    return {"lease": DeviceLease(devices=taken, keys=sorted(keys))}
 
 
 async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -74,9 +76,8 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
     world = await world_of_this_process(ctx, state["run_id"], state.get("world"))
     seen = {"world": world} if world is not None else {}
     if action == "approve":
-        if (refused := await _lease_again(ctx, state, plan, state.get("drivers", []), world)) is not None:
-            return {"verdict": refused}
-        return {"plan_approved": True} | seen
+        leased = await _lease_again(ctx, state, plan, state.get("drivers", []), world)
+        return leased if "verdict" in leased else {"plan_approved": True} | seen | leased
     if action == "reject":
         reason = str(decision.get("reason") or "no reason given")
         return {"verdict": blocked(f"plan rejected by the reviewer: {reason}")}
@@ -109,7 +110,8 @@ async def approve_plan(state: QAState, runtime: Runtime[Context]) -> dict[str, A
         )
     except (NotEnoughDevices, RoleError) as exc:
         return {"verdict": blocked(str(exc))}
-    if (refused := await _lease_again(ctx, state, edited, drivers, world)) is not None:
-        return {"verdict": refused}
+    leased = await _lease_again(ctx, state, edited, drivers, world)
+    if "verdict" in leased:
+        return leased
     edited.notes = (edited.notes + " (edited by the reviewer)").strip()
-    return {"plan": edited, "drivers": drivers, "plan_approved": True} | seen
+    return {"plan": edited, "drivers": drivers, "plan_approved": True} | seen | leased

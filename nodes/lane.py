@@ -17,10 +17,11 @@ from langgraph.runtime import Runtime
 from typing_extensions import TypedDict
 
 from graph.context import Context, context_of
-from graph.state import ErrorClass, Step, StepResult, StepStatus, WorldIdentity
+from graph.state import DeviceLease, ErrorClass, Step, StepResult, StepStatus, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.listing import HostDown
 from qa_agent.devices.pool import DevicePool, pool_for
+from qa_agent.devices.shared_leases import hold_run_lease, holds_lease, lease_lost, until_lease_lost
 from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
 from qa_agent.reports.paths import inside
 from qa_agent.verdicts import stops_the_attempt
@@ -35,6 +36,7 @@ class LaneInput(TypedDict):
     segment: int
     attempt: int
     world: WorldIdentity | None
+    lease: DeviceLease | None  # the run's devices in a shared lab, leased again by a resuming process
     sent_by: str  # the agent process that sent the lane (qa_agent/devices/world.py)
 
 
@@ -111,6 +113,8 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
         result = _not_run(state, step, "blocked", why, "interrupted")
     elif isinstance(route := await _route(pool_for(state["run_id"], ctx), state["device"]), str):
         result = _not_run(state, step, "blocked", route, "cannot_run")
+    elif (unleased := await hold_run_lease(ctx, state["run_id"], state.get("lease"), state.get("world"))) is not None:
+        result = _not_run(state, step, "blocked", unleased, "cannot_run")
     else:
         write({"event": "step_start", **base, "args": step.args, "segment": state["segment"]})
         pool = pool_for(state["run_id"], ctx)
@@ -133,6 +137,8 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
             get_session=get_session,
             reconnect=reconnect,
             session_watch=lambda: pool.watch(key),
+            lease_lost_now=lambda: lease_lost(state["run_id"]),
+            lease_lost=(lambda: until_lease_lost(state["run_id"])) if holds_lease(state["run_id"]) else None,
             evidence_dir=evidence_dir(ctx, state["run_id"]),
             signals=pool.signals,
             screen=pool.screens.of(device),

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from graph.context import Context, context_of
-from graph.state import DriverAssignment, QAState, TicketSummary
+from graph.state import DeviceLease, DriverAssignment, QAState, TicketSummary
 from qa_agent.devices.calls import allowed_tools
 from qa_agent.devices.discovery import NotEnoughDevices, assign_devices
 from qa_agent.devices.isolation import isolation_keys
@@ -135,6 +135,7 @@ async def planner(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
                 state["run_id"], plan.drivers_needed, pinned, frozenset(roles.values()), keys,
                 among=devices if labels else None,
             )  # fmt: skip
+            update["lease"] = DeviceLease(devices=devices, keys=sorted(keys))
         drivers = assign_devices(devices, plan.drivers_needed, ctx.force_devices, packages, roles, accounts)
     except NotEnoughDevices as exc:
         why = str(exc)

@@ -98,7 +98,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     batch.add_argument("--concurrency", type=_positive, help="tickets at once (default: one per device)")
     batch.add_argument("--devices", type=_positive, help="devices of the embedded simulator (default QA_SIM_DEVICES)")
     batch.add_argument(
-        "--server", metavar="URL", help="run each ticket on this LangGraph server (bearer: QA_SERVER_TOKEN)"
+        "--server",
+        metavar="URL",
+        action="append",
+        help="run each ticket on this LangGraph server (bearer: QA_SERVER_TOKEN); repeat it for replicas",
     )
     batch.set_defaults(handler=_command("cmd_batch"))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
+import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -118,25 +119,31 @@ async def drive(
     """
     final: dict[str, Any] = {}
     announced = start is None or start["event"] != "run_start"  # only a new CLI run announces itself
-    async with run_lock(graph.checkpointer, run_id), run_resources(run_id):
-        if on_event is not None and start is not None:
-            on_event(start)
-        async for item in graph.astream(
-            payload,
-            _config(run_id),
-            context=ctx,
-            stream_mode=["custom", "values"],
-            subgraphs=True,
-            durability="sync",
-        ):
-            namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
-            if mode == "custom" and on_event is not None:
-                on_event(chunk)
-            elif mode == "values" and not namespace:
-                final = dict(chunk)
-                if not announced and on_event is not None:
-                    on_event({"event": "checkpointed", "run_id": run_id})
-                announced = True
+    try:
+        async with run_lock(graph.checkpointer, run_id), run_resources(run_id):
+            if on_event is not None and start is not None:
+                on_event(start)
+            async for item in graph.astream(
+                payload,
+                _config(run_id),
+                context=ctx,
+                stream_mode=["custom", "values"],
+                subgraphs=True,
+                durability="sync",
+            ):
+                namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
+                if mode == "custom" and on_event is not None:
+                    on_event(chunk)
+                elif mode == "values" and not namespace:
+                    final = dict(chunk)
+                    if not announced and on_event is not None:
+                        on_event({"event": "checkpointed", "run_id": run_id})
+                    announced = True
+    except psycopg.OperationalError as exc:
+        # The Postgres checkpoint store went away: no step can be recorded, so the run stops (its devices
+        # are given back, or their leases expire); the last recorded superstep stays resumable.
+        why = f"the checkpoint database is unreachable ({exc}); the run stopped: once it is back, qa-agent resume"
+        return RunOutcome(run_id, blocked(f"{why} {run_id}"), None, final)
     snapshot = await graph.aget_state(_config(run_id))
     if snapshot.interrupts:
         waiting = dict(snapshot.interrupts[0].value)

@@ -10,6 +10,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,29 @@ async def _as_postgres(*argv: str) -> None:
     assert proc.returncode == 0, f"{argv[0]} failed: {err.decode()}"
 
 
+@dataclass
+class Postgres:
+    """A throwaway cluster a test may stop (an outage) and start again."""
+
+    dsn: str
+    data: Path
+    options: str
+    log: Path
+    running: bool = True
+
+    async def stop(self) -> None:
+        await _as_postgres(PG_CTL or "pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.running = False
+
+    async def start(self) -> None:
+        await _as_postgres(
+            PG_CTL or "pg_ctl", "-D", str(self.data), "-o", self.options, "-l", str(self.log), "-w", "start"
+        )
+        self.running = True
+
+
 @contextlib.asynccontextmanager
-async def throwaway_postgres() -> AsyncIterator[str]:
+async def postgres_cluster() -> AsyncIterator[Postgres]:
     """A throwaway PostgreSQL cluster on loopback (the server binaries ship with this machine's image)."""
     assert INITDB is not None and PG_CTL is not None, "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
     root = Path(tempfile.mkdtemp(prefix="qa-pg-"))  # outside pytest's 0700 tree: the server runs as postgres
@@ -71,13 +93,23 @@ async def throwaway_postgres() -> AsyncIterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     await _as_postgres(INITDB, "-D", str(data), "-U", "qa", "--auth=trust", "-E", "UTF8")
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root}"
-    await _as_postgres(PG_CTL, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+    cluster = Postgres(
+        f"postgresql://qa@127.0.0.1:{port}/postgres", data, f"-p {port} -c listen_addresses=127.0.0.1 -k {root}",
+        root / "log", running=False,
+    )  # fmt: skip
+    await cluster.start()
     try:
-        yield f"postgresql://qa@127.0.0.1:{port}/postgres"
+        yield cluster
     finally:
-        await _as_postgres(PG_CTL, "-D", str(data), "-m", "immediate", "-w", "stop")
+        if cluster.running:
+            await cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres() -> AsyncIterator[str]:
+    async with postgres_cluster() as cluster:
+        yield cluster.dsn
 
 
 @pytest.fixture

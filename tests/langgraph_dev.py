@@ -109,17 +109,31 @@ async def _stop_group(proc: asyncio.subprocess.Process) -> None:
 
 @contextlib.asynccontextmanager
 async def langgraph_dev(
-    env: dict[str, str], log: Path, host: str = "127.0.0.1", extra_args: tuple[str, ...] = ()
+    env: dict[str, str],
+    log: Path,
+    host: str = "127.0.0.1",
+    extra_args: tuple[str, ...] = (),
+    state_dir: Path | None = None,
 ) -> AsyncIterator[str]:
-    """Start `langgraph dev` on a free port of `host` with exactly `env`; yield its loopback URL."""
+    """Start `langgraph dev` on a free port of `host` with exactly `env`; yield its loopback URL.
+
+    It keeps its in-memory runtime in `.langgraph_api/` of its cwd, the repo, and takes up the pending
+    runs it finds there: two servers at once (replicas) each need their own, `state_dir`, a folder
+    that links the repo's files."""
     port = free_port()
     command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", host, "--port", str(port)]
     command += ["--config", "langgraph.json", *extra_args]
+    cwd = ROOT
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        for entry in ("langgraph.json", "pyproject.toml", "graph", "nodes", "prompts", "qa_agent", "examples"):
+            (state_dir / entry).symlink_to(ROOT / entry)
+        cwd = state_dir
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             *command,
-            cwd=ROOT,  # ./graph/builder.py resolves against the cwd; .langgraph_api/ lands there (gitignored)
+            cwd=cwd,  # ./graph/builder.py resolves against the cwd; .langgraph_api/ lands there (gitignored)
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out,

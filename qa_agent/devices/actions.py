@@ -13,6 +13,7 @@ the window to decide, the step is `blocked` (transient), never passed or failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -107,6 +108,9 @@ class LaneDriver:
     # The session's owner: a call waits on it watched, so a broken transport ends the call at once,
     # not at its timeout.
     session_watch: Callable[[], OwnedResource[Any] | None] | None = None
+    # The run's lease in a shared lab: why it may have expired (now / once it does). No call after that.
+    lease_lost_now: Callable[[], str | None] = lambda: None
+    lease_lost: Callable[[], Awaitable[str]] | None = None
     signals: ActionSignals = field(default_factory=ActionSignals)
     calls: int = 0
     last_elements: list[Element] = field(default_factory=list)
@@ -155,14 +159,30 @@ class LaneDriver:
 
     async def _watched(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         session = await self.get_session()
+        if (why := self.lease_lost_now()) is not None:  # another agent may hold the device now
+            raise StepFailed("blocked", "cannot_run", why)
         owner = self.session_watch() if self.session_watch is not None else None
-        if owner is None:
-            return await call_tool(session, tool, args, policy)
         try:
-            with owner.watching():
-                return await call_tool(session, tool, args, policy)
+            with owner.watching() if owner is not None else contextlib.nullcontext():
+                if self.lease_lost is None:
+                    return await call_tool(session, tool, args, policy)
+                return await self._unless_lease_lost(call_tool(session, tool, args, policy))
         except ResourceLost as exc:
             raise SessionLost(f"{tool}: connection to the device server lost ({exc})") from exc
+
+    async def _unless_lease_lost(self, call: Awaitable[CallOutcome]) -> CallOutcome:
+        """A call in a shared lab races the run's lease: once it may have expired, the call is dropped."""
+        assert self.lease_lost is not None
+        task, lost = asyncio.ensure_future(call), asyncio.ensure_future(self.lease_lost())
+        try:
+            done, _ = await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (task, lost):
+                t.cancel()  # no-op on the one that finished
+            await asyncio.gather(task, lost, return_exceptions=True)
+        if task in done:
+            return task.result()
+        raise StepFailed("blocked", "cannot_run", lost.result())
 
     async def _send(self, tool: str, args: dict[str, Any], policy: CallPolicy) -> CallOutcome:
         try:

@@ -4,37 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
-import signal
+import shutil
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import APPS
+from tests.conftest import APPS, TICKETS
+from tests.lab import junit_verdicts, no_device_driven_twice, queued, runs_in
+from tests.tickets import ticket_yaml, write_tickets
 
 pytestmark = pytest.mark.slow
+HOLD = """@package:com.example.ptt
+Given user1 opens the app
+And user2 opens the app
+When user1 waits 300 seconds
+Then user1 sees "Talk" within 10 seconds"""
 EXPECTED = {"PTT-1": "success", "PTT-2": "failure", "LOGIN-1": "success", "CALL-1": "success", "PTT-3": "blocked"}
-
-
-def _runs(report_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(report_dir.glob("**/report.json"))]
-
-
-def _no_device_driven_twice(host: str, actions: list[dict[str, Any]]) -> None:
-    """From a simulator's action log: the host was used, and on no device did two calls overlap."""
-    per_device: dict[str, list[tuple[float, float]]] = {}
-    for action in actions:
-        if action["device"]:
-            per_device.setdefault(action["device"], []).append((action["start"], action["end"] or action["start"]))
-    assert per_device, f"{host} was never used"
-    for device, calls in per_device.items():
-        for (_s1, e1), (s2, _e2) in itertools.pairwise(sorted(calls)):
-            assert e1 <= s2, f"{host}/{device}: two calls at once"
 
 
 async def test_two_agents_share_the_lab_without_driving_a_device_twice(
@@ -61,7 +50,7 @@ async def test_two_agents_share_the_lab_without_driving_a_device_twice(
 
     windows: dict[str, list[tuple[float, float, str]]] = {}
     for name in ("agent1", "agent2"):
-        runs = _runs(tmp_path / name)
+        runs = runs_in(tmp_path / name)
         verdicts = {r["ticket_key"]: r["verdict"]["result"] for r in runs}
         assert verdicts == EXPECTED, (name, [o.decode()[-3000:] for o, _ in outputs])
         for run in runs:
@@ -78,7 +67,7 @@ async def test_two_agents_share_the_lab_without_driving_a_device_twice(
 
     # The simulators saw it too.
     for host, actions in logs.items():
-        _no_device_driven_twice(host, actions)
+        no_device_driven_twice(host, actions)
 
 
 async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
@@ -113,26 +102,23 @@ async def test_a_langgraph_server_and_a_cli_agent_share_the_lab(
 
     suites = list((tmp_path / "via-server").glob("batch-*/junit.xml"))
     assert len(suites) == 1 and (suites[0].parent / "index.html").is_file()
-    cases = ET.parse(suites[0]).getroot().findall(".//testcase")
-    verdicts = {
-        c.find("properties/property[@name='test_key']").get("value"): (  # type: ignore[union-attr]
-            "failure" if c.find("failure") is not None else "blocked" if c.find("error") is not None else "success"
-        )
-        for c in cases
-    }
+    verdicts = junit_verdicts(suites[0])
     assert verdicts == EXPECTED
-    cli = {r["ticket_key"]: r["verdict"]["result"] for r in _runs(tmp_path / "cli")}
+    cli = {r["ticket_key"]: r["verdict"]["result"] for r in runs_in(tmp_path / "cli")}
     assert cli == EXPECTED
     for host, actions in zip(("host1", "host2"), logs, strict=True):
-        _no_device_driven_twice(host, actions)
+        no_device_driven_twice(host, actions)
 
 
-async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jira_url: str, tmp_path: Path) -> None:
+async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, tmp_path: Path) -> None:
+    from qa_agent.world.jira_server.process import jira_server_process
     from qa_agent.world.sim.process import simulator_process
 
-    async with simulator_process(devices=2, apps_dir=APPS) as sim:
+    tickets = write_tickets(tmp_path / "tickets", ticket_yaml("HOLD-1", details=HOLD))
+    shutil.copy(TICKETS / "LOGIN-1.yaml", tickets)
+    async with jira_server_process(tickets) as jira, simulator_process(devices=2, apps_dir=APPS) as sim:
         env = {
-            **os.environ, "JIRA_MCP_URL": jira_url, "MOBILE_MCP_URLS": sim.url, "QA_CHECKPOINT_DSN": postgres_dsn,
+            **os.environ, "JIRA_MCP_URL": jira.url, "MOBILE_MCP_URLS": sim.url, "QA_CHECKPOINT_DSN": postgres_dsn,
             "QA_LEASE_TTL_S": "3", "COLUMNS": "200",
         }  # fmt: skip
 
@@ -143,27 +129,21 @@ async def test_a_killed_agents_devices_return_to_the_pool(postgres_dsn: str, jir
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
 
-        async def actions_until(done: Any) -> None:
+        async def driving() -> None:
             while True:  # the simulator's log is the event we wait on
-                if done(await sim.actions()):
+                if any(a["device"] for a in await sim.actions()):
                     return
                 await asyncio.sleep(0.1)
 
-        def listings(actions: list[dict[str, Any]]) -> int:
-            return sum(a["tool"] == "mobile_list_available_devices" for a in actions)
-
-        killed = await agent("killed", "PTT-1")  # holds both phones
-        await asyncio.wait_for(actions_until(lambda log: any(a["device"] for a in log)), 120)
-        # Frozen (no heartbeat, no release) so it cannot finish on its own before it is killed.
-        killed.send_signal(signal.SIGSTOP)
-        frozen_at = time.time()
+        killed = await agent("killed", "HOLD-1")  # holds both phones for minutes
+        await asyncio.wait_for(driving(), 120)
         waiting = await agent("waiting", "LOGIN-1")
-        # Its batch probe and its run's discovery: it is about to ask for a phone the other agent holds.
-        await asyncio.wait_for(actions_until(lambda log: listings(log) >= 4), 120)
+        await queued(postgres_dsn, "LOGIN-1")  # it waits for a phone the other agent holds
         killed.kill()  # SIGKILL: no release, only the leases' expiry gives the phones back
         await killed.wait()
+        killed_at = time.time()
         out = (await asyncio.wait_for(waiting.communicate(), 300))[0].decode()
     assert waiting.returncode == 0, out
-    (run,) = _runs(tmp_path / "waiting")
+    (run,) = runs_in(tmp_path / "waiting")
     assert run["verdict"]["result"] == "success", run["verdict"]["justification"]
-    assert min(r["started_at"] for r in run["results"]) > frozen_at  # it waited for the dead agent's lease
+    assert min(r["started_at"] for r in run["results"]) > killed_at  # it waited for the dead agent's lease

@@ -1,15 +1,18 @@
-"""Device leases in PostgreSQL: exclusive across agents, isolation keys honoured, a killed agent's leases expire."""
+"""Device leases in PostgreSQL: exclusive across agents, isolation keys honoured, a killed agent's leases expire,
+waiting agents served first come first served, a dead waiter dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 
 import pytest
 
 from qa_agent.devices.discovery import NotEnoughDevices
 from qa_agent.devices.shared_leases import SharedLeaser, release_shared
+from tests.lab import queued
 
 pytestmark = pytest.mark.slow
 
@@ -66,4 +69,70 @@ async def test_a_killed_agents_leases_expire_and_its_devices_return(postgres_dsn
         if holder.returncode is None:
             holder.kill()
             await holder.wait()
+        await release_shared("r1")
+
+
+WAITER = """
+import asyncio, sys
+from qa_agent.devices.shared_leases import SharedLeaser
+
+asyncio.run(SharedLeaser(sys.argv[1], ["a"], ttl_s=3.0).acquire("dead-waiter", 1))
+"""
+
+
+async def test_waiting_agents_are_served_first_come_first_served(postgres_dsn: str) -> None:
+    holder, early, late = (SharedLeaser(postgres_dsn, ["a", "b"]) for _ in range(3))  # three agents' connections
+    try:
+        assert await holder.acquire("holder", 1, pinned=frozenset({"a"})) == ["a"]
+        first = asyncio.create_task(early.acquire("first", 2))  # needs a, which the holder has
+        await queued(postgres_dsn, "first")
+        # b is free, but the request that arrived first could use it: it is not lent to a later one.
+        second = asyncio.create_task(late.acquire("second", 1))
+        await queued(postgres_dsn, "second", polls=3)
+        assert not second.done()
+        await release_shared("holder")
+        assert await asyncio.wait_for(first, 30) == ["a", "b"]
+        assert not second.done()
+        await release_shared("first")
+        assert await asyncio.wait_for(second, 30) == ["a"]
+        # An earlier run that waits for an isolation key cannot start: it keeps its key, not the free phone.
+        assert await holder.acquire("key-holder", 0, keys=frozenset({"package:x"})) == []
+        key_waiter = asyncio.create_task(early.acquire("key-waiter", 1, keys=frozenset({"package:x"})))
+        await queued(postgres_dsn, "key-waiter")
+        assert await asyncio.wait_for(late.acquire("other-app", 1), 30) == ["b"]
+        assert not key_waiter.done()
+    finally:
+        for run in ("holder", "first", "second", "key-holder", "key-waiter", "other-app"):
+            await release_shared(run)
+
+
+async def test_a_dead_waiter_drops_out_of_the_queue(postgres_dsn: str) -> None:
+    leaser = SharedLeaser(postgres_dsn, ["a"], ttl_s=3.0)
+    waiter = await asyncio.create_subprocess_exec(sys.executable, "-c", WAITER, postgres_dsn)
+    try:
+        assert await leaser.acquire("holder", 1) == ["a"]
+        await queued(postgres_dsn, "dead-waiter")  # another agent's run, first in the queue for the phone
+        later = asyncio.create_task(leaser.acquire("later", 1))
+        await queued(postgres_dsn, "later")
+        waiter.send_signal(signal.SIGKILL)  # it stops renewing its place; nothing removes it but expiry
+        await waiter.wait()
+        await release_shared("holder")
+        assert await asyncio.wait_for(later, 60) == ["a"]
+    finally:
+        if waiter.returncode is None:
+            waiter.kill()
+            await waiter.wait()
+        for run in ("holder", "later"):
+            await release_shared(run)
+
+
+async def test_an_unreachable_database_blocks_the_request_saying_so() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    leaser = SharedLeaser(f"postgresql://qa@127.0.0.1:{port}/postgres", ["a"], ttl_s=1.0)
+    try:
+        with pytest.raises(NotEnoughDevices, match=r"device leases unavailable: database unreachable for \d+ s"):
+            await asyncio.wait_for(leaser.acquire("r1", 1), 60)
+    finally:
         await release_shared("r1")
