@@ -88,3 +88,4 @@ class SimConfig(BaseModel):
     apps_dir: Path | None = None
     seed: int = 0
     knobs: Knobs = Field(default_factory=Knobs)
+    without_tools: list[str] = Field(default_factory=list)  # not listed nor served (an older mobile-mcp)

@@ -146,7 +146,7 @@ class Simulator:
         return types.CallToolResult(content=list(content))
 
     async def _dispatch(self, name: str, raw: dict[str, Any]) -> Content:
-        if input_schema(name) is None:
+        if input_schema(name) is None or name in self.config.without_tools:
             raise ProtocolError(f"MCP error -32602: Tool {name} not found")
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
@@ -158,8 +158,8 @@ class Simulator:
         world = self.world
         device = world.device(args["device"])
         if name in UNLOCKED_TOOLS:
-            async with device.lock:
-                await self._faults(device, "query")
+            # A log stream runs beside the device's work, like logcat: it neither waits for the device
+            # nor counts as one of its calls (the fault knobs' "n-th call" stays the agent's n-th action).
             return await self._handlers[name](device, args)
         if name == "mobile_long_press_on_screen_at_coordinates":
             return await self._long_press(device, args)
