@@ -80,7 +80,9 @@ async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, se
             "file": str(path), "lines": lines[-MAX_LINES:], "crashes": crashes,
         }  # fmt: skip
         if not settled.get(str(r.device), True):
-            entry["note"] = "the device server still held lines when the report was written: the last ones may be missing"
+            entry["note"] = (
+                "the device server still held lines when the report was written: the last ones may be missing"
+            )
         steps.append(entry)
     if steps:
         section["steps"] = steps
