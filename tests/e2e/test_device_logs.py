@@ -4,6 +4,7 @@ never written for a passing run, and nothing changes on a server without the log
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,10 @@ import pytest
 
 from graph.context import load_context
 from qa_agent.runner import RunOutcome, run_ticket
+from qa_agent.world.jira_server.process import jira_server_process
 from qa_agent.world.sim.process import SimulatorHandle, simulator_process
 from tests.browser import dump_dom, needs_chromium
-from tests.conftest import APPS
+from tests.conftest import APPS, TICKETS
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +108,74 @@ async def test_no_capture_and_the_same_verdict_without_logs(
     folder = Path(outcome.report_dir or "")
     assert "device_logs" not in json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert not list(folder.glob("evidence/*.log"))
+
+
+# An app that crashes when its button is tapped, and a ticket that expects the button to work. The
+# ticket waits first: a capture starts with the lane's first step and sees what comes once it is open.
+_CRASHY_APP = """
+package: com.example.crashy
+name: Crashy
+version: "1"
+description: Crashes on "Send".
+start: main
+screens:
+  main:
+    title: Crashy
+    elements:
+      - key: send
+        type: android.widget.Button
+        text: Send
+        bounds: [60, 500, 960, 140]
+        on:
+          tap:
+            - log: "Net: sending <payload & more>"
+              level: Warn
+            - crash: "NullPointerException in SendTask"
+      - key: status
+        text: Idle
+        bounds: [60, 800, 960, 120]
+"""
+_CRASHY_TICKET = """
+key: CRASH-1
+summary: "Crashy: Send says it was sent"
+issue_type: Test
+status: To Do
+reporter: {display_name: QA Bot, name: qa-bot, email: qa@example.com}
+created: "2026-11-22T08:00:00.000+0000"
+updated: "2026-11-22T08:00:00.000+0000"
+description: |
+  Package: com.example.crashy
+custom_fields:
+  customfield_11504:
+    name: Test Details
+    value: |
+      Feature: Send
+        Scenario: Send
+          Given the user opens the app
+          And the user waits 2 seconds
+          When the user taps "Send"
+          Then the user sees "Sent" within 3 seconds
+"""
+
+
+async def test_a_crash_during_the_run_is_read_and_linked_under_the_failure(tmp_path: Path) -> None:
+    apps, tickets = tmp_path / "apps", tmp_path / "tickets"
+    shutil.copytree(APPS, apps)
+    shutil.copytree(TICKETS, tickets)
+    (apps / "crashy.yaml").write_text(_CRASHY_APP, encoding="utf-8")
+    (tickets / "CRASH-1.yaml").write_text(_CRASHY_TICKET, encoding="utf-8")
+    async with jira_server_process(tickets) as jira, simulator_process(devices=1, apps_dir=apps) as sim:
+        outcome = await _run("CRASH-1", jira.url, sim, tmp_path)
+    assert outcome.verdict.result == "failure", outcome.verdict.justification
+    folder = Path(outcome.report_dir or "")
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    [entry] = report["device_logs"]["steps"]
+    assert any("FATAL EXCEPTION" in line for line in entry["lines"]), entry["lines"]
+    [crash] = entry["crashes"]
+    crash_file = Path(crash["file"])
+    assert crash_file.resolve().is_relative_to(folder.resolve())
+    assert "NullPointerException in SendTask" in crash_file.read_text(encoding="utf-8")
+    # Device text is escaped in the page: the app's "<payload & more>" never becomes markup.
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "sending &lt;payload &amp; more&gt;" in html and "<payload" not in html
+    assert f'href="evidence/{crash_file.name}"' in html
