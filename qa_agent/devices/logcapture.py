@@ -35,7 +35,8 @@ RING = 5000  # entries kept per device
 MAX_LINE_CHARS = 1000
 BEFORE_S = 5.0  # a failing step's lines start this long before the step
 AFTER_S = 2.0  # ... and end this long after it
-IDLE_PAUSE_S = 1.0  # an empty answer that came at once (nothing streams): pause before asking again
+IDLE_PAUSE_S = 1.0  # an empty answer that came at once (nothing streams): pause before asking again,
+MAX_IDLE_PAUSE_S = 8.0  # doubling while that goes on
 MAX_FAILURES = 3  # consecutive failed calls before the capture gives up
 OPEN_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 10.0  # crash list and crash reads
@@ -80,6 +81,29 @@ def device_time(stamp: str) -> float | None:
         return None
 
 
+class LogRing:
+    """A device's recent log lines, and how far its clock is ahead of the agent's (at least)."""
+
+    def __init__(self, size: int = RING) -> None:
+        self.lines: deque[LogLine] = deque(maxlen=size)
+        self.lead = 0.0
+
+    def add(self, lines: list[LogLine]) -> None:
+        self.lines.extend(lines)
+        leads = [line.device_at - line.received_at for line in lines if line.device_at is not None]
+        self.lead = max([self.lead, *leads])
+
+    def window(self, start: float, end: float) -> list[str]:
+        """The lines logged from BEFORE_S before `start` to AFTER_S after `end` (the agent's clock)."""
+        low, high = start - BEFORE_S, end + AFTER_S
+        out = []
+        for line in list(self.lines):
+            at = line.received_at if line.device_at is None else line.device_at - self.lead
+            if low <= at <= high:
+                out.append(line.text)
+        return out
+
+
 class DeviceLogCapture:
     """Streams one device's log into a ring, on a session of its own, until closed."""
 
@@ -88,11 +112,10 @@ class DeviceLogCapture:
     ) -> None:
         self.device = device
         self.server_device = server_device
-        self.ring: deque[LogLine] = deque(maxlen=RING)
+        self.ring = LogRing()
         self.error: str | None = None
         self.crashes_before: set[str] | None = None  # crash ids listed when the capture started
         self.covered_until = 0.0  # the agent's clock when the last call returned
-        self._lead = 0.0  # how far the device clock is ahead of the agent's, at least
         self._returned = asyncio.Event()
         self._session = OwnedResource(factory, name=f"device log capture {device}")
         self._task = asyncio.create_task(self._run(), name=f"logs:{device}")
@@ -105,7 +128,7 @@ class DeviceLogCapture:
         try:
             session = await self._session.open(OPEN_TIMEOUT_S)
             self.crashes_before = await crash_ids(session, self.server_device)
-            failures = 0
+            failures, idle = 0, IDLE_PAUSE_S
             while failures < MAX_FAILURES:
                 began = time.time()
                 text, failed = await self._call(session, LOG_TOOL, {"limit": BATCH})
@@ -117,14 +140,15 @@ class DeviceLogCapture:
                     continue
                 failures, self.error = 0, None
                 lines = parse_entries(text, now)
-                self.ring.extend(lines)
-                leads = [line.device_at - now for line in lines if line.device_at is not None]
-                self._lead = max([self._lead, *leads])
+                self.ring.add(lines)
                 self.covered_until = now
                 self._returned.set()
                 self._returned = asyncio.Event()
-                if not lines and now - began < IDLE_PAUSE_S:
-                    await asyncio.sleep(IDLE_PAUSE_S)
+                if lines or now - began >= IDLE_PAUSE_S:
+                    idle = IDLE_PAUSE_S
+                else:
+                    await asyncio.sleep(idle)
+                    idle = min(2 * idle, MAX_IDLE_PAUSE_S)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a capture only observes: its failure is noted, never raised
@@ -142,16 +166,6 @@ class DeviceLogCapture:
             except TimeoutError:
                 return False
         return self.covered_until >= until
-
-    def window(self, start: float, end: float) -> list[str]:
-        """The lines logged from BEFORE_S before `start` to AFTER_S after `end` (the agent's clock)."""
-        low, high = start - BEFORE_S, end + AFTER_S
-        out = []
-        for line in list(self.ring):
-            at = line.received_at if line.device_at is None else line.device_at - self._lead
-            if low <= at <= high:
-                out.append(line.text)
-        return out
 
     async def aclose(self) -> None:
         self._task.cancel()

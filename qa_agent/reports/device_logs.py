@@ -66,7 +66,7 @@ async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, se
     steps, crashes_done = [], set()
     for r in failing:
         capture = captured[str(r.device)]
-        lines = [redact(line, secrets) for line in capture.window(r.started_at, r.ended_at)]
+        lines = [redact(line, secrets) for line in capture.ring.window(r.started_at, r.ended_at)]
         crashes = []
         if r.device not in crashes_done:
             crashes_done.add(r.device)
