@@ -54,7 +54,9 @@ BUTTONS = frozenset(
 )
 REF_RE = re.compile(r"^@e\d+$")
 COORDINATES_RE = re.compile(r"^\d+,\d+$")
-UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs"})
+# Log and crash-buffer reads run beside the device's work, like logcat: no device lock, and not one of
+# the device's calls for the fault knobs (the "n-th call" and the seeded draws stay the agent's actions).
+UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs", "mobile_list_crashes", "mobile_get_crash"})
 # Tools that only observe: they may run while a long press holds the device's input.
 READ_ONLY_TOOLS = frozenset(
     {
@@ -65,8 +67,6 @@ READ_ONLY_TOOLS = frozenset(
         "mobile_take_screenshot",
         "mobile_save_screenshot",
         "mobile_get_orientation",
-        "mobile_list_crashes",
-        "mobile_get_crash",
     }
 )
 
@@ -158,8 +158,6 @@ class Simulator:
         world = self.world
         device = world.device(args["device"])
         if name in UNLOCKED_TOOLS:
-            # A log stream runs beside the device's work, like logcat: it neither waits for the device
-            # nor counts as one of its calls (the fault knobs' "n-th call" stays the agent's n-th action).
             return await self._handlers[name](device, args)
         if name == "mobile_long_press_on_screen_at_coordinates":
             return await self._long_press(device, args)
