@@ -179,3 +179,18 @@ async def test_a_crash_during_the_run_is_read_and_linked_under_the_failure(tmp_p
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "sending &lt;payload &amp; more&gt;" in html and "<payload" not in html
     assert f'href="evidence/{crash_file.name}"' in html
+
+
+async def test_a_failing_capture_is_noted_and_changes_no_verdict(
+    jira_url: str, sim: SimulatorHandle, tmp_path: Path
+) -> None:
+    await sim.configure(logs_fail=True)
+    outcome = await _run("PTT-2", jira_url, sim, tmp_path)
+    assert outcome.verdict.result == "failure" and outcome.verdict.failure_class == "app_defect"
+    folder = Path(outcome.report_dir or "")
+    logs = json.loads((folder / "report.json").read_text(encoding="utf-8"))["device_logs"]
+    drivers = {a.device for a in outcome.state["drivers"]}
+    assert set(logs["capture_errors"]) == drivers, logs
+    assert all("logcat exited" in error for error in logs["capture_errors"].values())
+    assert "steps" not in logs and not list(folder.glob("evidence/*.log"))
+    assert "Device logs not captured" in (folder / "report.html").read_text(encoding="utf-8")

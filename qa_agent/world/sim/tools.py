@@ -475,6 +475,8 @@ class Simulator:
     # ------------------------------------------------------------------ logs and crashes
     async def _get_device_logs(self, device: Device, args: dict[str, Any]) -> Content:
         limit: int = args.get("limit", 100)
+        if self.knobs.logs_fail:
+            raise command_failed(f"device logs --limit {limit} --device {device.id}", "error: logcat exited: 1")
         filters: list[str] = args.get("filter", [])
         save_to = args.get("saveTo")
         target = check_save_path(save_to, (".log", ".txt", ".jsonl"), "get_device_logs") if save_to else None
