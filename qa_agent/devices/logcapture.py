@@ -30,6 +30,8 @@ from qa_agent.devices.results import strip_control, to_tool_text
 LOG_TOOL = "mobile_get_device_logs"
 CRASH_LIST_TOOL = "mobile_list_crashes"
 CRASH_GET_TOOL = "mobile_get_crash"
+# What a capture calls: reads beside the lanes, not their device work (benchmarks and tests count them apart).
+LOG_READ_TOOLS = (LOG_TOOL, CRASH_LIST_TOOL, CRASH_GET_TOOL)
 BATCH = 20  # entries per call: it returns after this many, or after the server's silence timeout
 RING = 5000  # entries kept per device
 MAX_LINE_CHARS = 1000

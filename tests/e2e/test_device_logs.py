@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from graph.context import load_context
+from qa_agent.devices.logcapture import LOG_READ_TOOLS
 from qa_agent.runner import RunOutcome, run_ticket
 from qa_agent.world.jira_server.process import jira_server_process
 from qa_agent.world.sim.process import SimulatorHandle, simulator_process
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.slow
 
 # What Talkie RC (examples/apps/talkie_rc.yaml) logs on the listener's phone when the release is lost.
 DROPPED = "release from Alice dropped: channel talker stays Alice"
-LOG_TOOLS = {"mobile_get_device_logs", "mobile_list_crashes", "mobile_get_crash"}
 
 
 async def _run(key: str, jira_url: str, sim: SimulatorHandle, tmp_path: Path, **overrides: Any) -> RunOutcome:
@@ -104,7 +104,7 @@ async def test_no_capture_and_the_same_verdict_without_logs(
         outcome = await _run("PTT-2", jira_url, sim, tmp_path)
         actions = await sim.actions()
     assert outcome.verdict.result == "failure" and outcome.verdict.failure_class == "app_defect"
-    assert not [a for a in actions if a["tool"] in LOG_TOOLS]
+    assert not [a for a in actions if a["tool"] in LOG_READ_TOOLS]
     folder = Path(outcome.report_dir or "")
     assert "device_logs" not in json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert not list(folder.glob("evidence/*.log"))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from qa_agent.devices.logcapture import LOG_READ_TOOLS
 from tests.conftest import APPS
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,7 @@ def _no_device_driven_twice(host: str, actions: list[dict[str, Any]]) -> None:
     (a run's device log stream only reads, beside its own lane: it is not driving)."""
     per_device: dict[str, list[tuple[float, float]]] = {}
     for action in actions:
-        if action["device"] and action["tool"] != "mobile_get_device_logs":
+        if action["device"] and action["tool"] not in LOG_READ_TOOLS:
             per_device.setdefault(action["device"], []).append((action["start"], action["end"] or action["start"]))
     assert per_device, f"{host} was never used"
     for device, calls in per_device.items():

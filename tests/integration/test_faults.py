@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from graph.context import load_context
+from qa_agent.devices.logcapture import LOG_READ_TOOLS
 from qa_agent.runner import RunOutcome, run_ticket
 from qa_agent.world.scripted_llm import ScriptedLLMServer
 from qa_agent.world.sim.process import simulator_process, stdio_command
@@ -50,12 +51,9 @@ def _children() -> dict[int, str]:
     return out
 
 
-# The run's device log capture reads beside the lanes (its own session, no retries, no step's calls).
-LOG_READS = ("mobile_get_device_logs", "mobile_list_crashes", "mobile_get_crash")
-
-
 def _device_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [a for a in actions if a["tool"] not in ("mobile_list_available_devices", *LOG_READS)]
+    """The lanes' device calls: not discovery, nor the run's log capture (its own session, beside them)."""
+    return [a for a in actions if a["tool"] not in ("mobile_list_available_devices", *LOG_READ_TOOLS)]
 
 
 # --- transient errors --------------------------------------------------------------------------
