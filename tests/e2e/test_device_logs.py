@@ -66,6 +66,7 @@ async def test_failing_step_shows_its_device_log_lines_folded(
     log_file = Path(mine[0]["file"])
     assert log_file.is_file() and log_file.resolve().is_relative_to(folder.resolve())
     assert DROPPED in log_file.read_text(encoding="utf-8")
+    assert f"[device log: {log_file}]" in (folder / "junit.xml").read_text(encoding="utf-8")
     assert "capture_errors" not in report["device_logs"]
     # The verdict is the app's defect, as without logs: the capture only observes.
     assert outcome.verdict.failure_class == "app_defect"
