@@ -22,6 +22,14 @@ AMBIENT_PREFIXES = ("JIRA_", "MOBILE_MCP", "LLM_", "OPENAI_", "FORCE_DEVICE_DRIV
 AMBIENT_NAMES = ("GLOBAL_PACKAGE", "TICKET_KEY", "PROXY_URL", "PROMPT_LANG")
 
 
+def lane_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A simulator's action log without the run's device log capture (reads on its own session, beside
+    the lanes): the figures are the lanes' device work."""
+    from qa_agent.devices.logcapture import LOG_READ_TOOLS  # once ROOT is on sys.path
+
+    return [a for a in actions if a["tool"] not in LOG_READ_TOOLS]
+
+
 def clean_environ() -> dict[str, str]:
     """os.environ without any setting of the agent or the reference script."""
     out = {}

@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
 
-from common import APPS, machine, median, scrub_environ, write_ticket
+from common import APPS, lane_actions, machine, median, scrub_environ, write_ticket
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
@@ -265,7 +265,7 @@ async def one_run(
             sim_cpu = proc_cpu_s(sim.pid) - sim0
             if profiler is not None:
                 profiler.stop()
-            actions = await sim.actions()
+            actions = lane_actions(await sim.actions())
         results = outcome.state.get("results") or []
         if outcome.verdict.result != "success" or not results:
             raise SystemExit(f"{key}: verdict {outcome.verdict.result}: {outcome.verdict.justification}")

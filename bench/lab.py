@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scale
-from common import ROOT, clean_environ, machine
+from common import ROOT, clean_environ, lane_actions, machine
 from scale import schedule, write_fixtures
 
 # Keep the copies' role lines and user names ("Alice is talking" needs user1 to be Alice; checks
@@ -92,7 +92,7 @@ async def one_mode(
         env |= {"QA_CHECKPOINT_DSN": dsn} if dsn else {}
         with tempfile.TemporaryDirectory(prefix=f"bench-lab-{name}-") as tmp:
             wall, codes, runs = await _agents(groups, env, Path(tmp))
-        logs = [await s.actions() for s in sims]
+        logs = [lane_actions(await s.actions()) for s in sims]
     calls_s = sum(a["end"] - a["start"] for log in logs for a in log if a["device"] and a["end"] is not None)
     leased_s = 0.0
     for run in runs:

@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yaml
-from common import APPS, ROOT, TICKETS, clean_environ, machine, median
+from common import APPS, ROOT, TICKETS, clean_environ, lane_actions, machine, median
 
 from qa_agent.world.jira_server.process import jira_server_process
 from qa_agent.world.scripted_llm import Script, ScriptedLLMServer
@@ -170,7 +170,7 @@ async def one_reference(python: Path, sim: Any, jira_url: str, work: Path, rep: 
         started = time.time()
         code, wall, out = await run_process([str(python), str(SEED)], env, work, work / f"reference-{rep}.log")
         figures = llm_figures(llm)
-    actions = await sim.actions()
+    actions = lane_actions(await sim.actions())
     figures |= device_figures(actions) | phases(actions, started, wall)
     figures |= {"side": "reference", "wall_s": wall, "exit_code": code, "verdict": seed_verdict(out)}
     return figures
@@ -199,7 +199,7 @@ async def one_agent(sim: Any, jira_url: str, work: Path, rep: int, with_llm: boo
     else:
         code, wall, _out = await run_process(argv, env, work, work / name)
         figures = {"llm_calls": 0, "prompt_chars": 0, "request_body_chars": 0, "unanswered": 0}
-    actions = await sim.actions()
+    actions = lane_actions(await sim.actions())
     figures |= device_figures(actions) | phases(actions, started, wall)
     verdict = {0: "success", 1: "failure", 2: "blocked"}.get(code, f"exit {code}")
     reports = list(report_dir.glob("*/report.json"))

@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml
-from common import APPS, TICKETS, machine, median, scrub_environ
+from common import APPS, TICKETS, lane_actions, machine, median, scrub_environ
 
 from qa_agent.planning.roles import without_roles
 
@@ -271,7 +271,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             cpu = time.process_time() - cpu0
             sim_cpu, jira_cpu = proc_cpu_s(sim.pid) - sim_cpu0, proc_cpu_s(jira.pid) - jira_cpu0
             sim_hwm, jira_hwm = proc_status_kb(sim.pid, "VmHWM"), proc_status_kb(jira.pid, "VmHWM")
-            actions = await sim.actions()
+            actions = lane_actions(await sim.actions())
         runs = []
         for o in batch.outcomes:
             key = str(o.state.get("ticket_key", ""))

@@ -175,6 +175,11 @@ class Context(BaseSettings):
         validation_alias="QA_SCREENSHOTS",
         description="Screenshots for failures plus: every assertion, assertions proving an expected result, none",
     )
+    device_logs: Literal["auto", "off"] = Field(
+        default="auto",
+        validation_alias="QA_DEVICE_LOGS",
+        description="Capture device logs for failing steps when the device server offers mobile_get_device_logs",
+    )
     poll_interval_s: float = Field(default=0.25, gt=0, validation_alias="QA_POLL_INTERVAL_S")
 
     # Graph

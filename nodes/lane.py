@@ -20,6 +20,7 @@ from graph.context import Context, context_of
 from graph.state import DeviceLease, ErrorClass, Step, StepResult, StepStatus, WorldIdentity
 from qa_agent.devices.actions import LaneDriver, run_step
 from qa_agent.devices.listing import HostDown
+from qa_agent.devices.logcapture import LOG_TOOL
 from qa_agent.devices.pool import DevicePool, pool_for
 from qa_agent.devices.shared_leases import hold_run_lease, holds_lease, lease_lost, until_lease_lost
 from qa_agent.devices.world import PROCESS_TOKEN, replaced_because
@@ -127,13 +128,16 @@ async def lane_step(state: LaneState, runtime: Runtime[Context]) -> dict[str, An
         async def reconnect() -> None:
             await pool.drop(key)
 
+        schemas = await pool.schemas(key, device)
+        if ctx.device_logs == "auto" and LOG_TOOL in schemas:
+            await pool.capture_logs(device)
         driver = LaneDriver(
             ctx=ctx,
             driver=state["driver"],
             device=device,
             server_device=route[1],
             package=state.get("package"),
-            schemas=await pool.schemas(key, device),
+            schemas=schemas,
             get_session=get_session,
             reconnect=reconnect,
             session_watch=lambda: pool.watch(key),

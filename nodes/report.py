@@ -1,5 +1,6 @@
-"""report: write report.json, junit.xml and report.html; store a successful plan for replay;
-comment the verdict on the ticket (JIRA_WRITEBACK=1); close the run's connections."""
+"""report: write report.json, junit.xml and report.html (with the device log lines around a failed
+step); store a successful plan for replay; comment the verdict on the ticket (JIRA_WRITEBACK=1);
+close the run's connections."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import Context, context_of
-from graph.state import QAState, TicketSummary
+from graph.state import QAState, StepResult, TicketSummary
 from nodes.fetch_ticket import new_run_id
 from prompts import load
+from qa_agent.devices.pool import existing_pool
 from qa_agent.planning.replay import save_plan
+from qa_agent.reports.device_logs import failure_logs
 from qa_agent.reports.paths import OutsideReportFolder, inside
 from qa_agent.reports.writer import write_reports
 from qa_agent.resources import close_run
@@ -38,14 +41,20 @@ def summary_text(summary: TicketSummary, lang: str) -> str:
 async def report(state: QAState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = context_of(runtime.context)
     run_id = state.get("run_id") or "run"
-    await close_run(run_id)
     verdict = state.get("verdict") or blocked("the run ended without a verdict")
     try:
         folder = inside(ctx.report_root, run_id)
     except OutsideReportFolder as exc:  # a run id from outside (server input): never trusted with a path
         verdict = blocked(f"run id {run_id!r} cannot name a report folder ({exc})")
         folder = inside(ctx.report_root, new_run_id(""))
+    all_results: list[StepResult] = [r for a in state.get("history") or [] for r in a.results]
+    device_logs = await failure_logs(
+        existing_pool(run_id), all_results + list(state.get("results") or []), folder, ctx.secrets()
+    )
+    await close_run(run_id)
     extra: dict[str, Any] = {"verdict": verdict}
+    if device_logs:
+        extra["device_logs"] = device_logs
     summary = state.get("summary")
     if summary is not None:
         extra["summary_text"] = summary_text(summary, ctx.prompt_lang)

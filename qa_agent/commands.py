@@ -33,7 +33,7 @@ def _print_plan(console: Console, waiting: dict[str, Any]) -> None:
     plan = waiting.get("plan") or {}
     devices = {d["driver"]: d["device"] for d in waiting.get("drivers") or []}
     table = Table(title=f"plan for {waiting.get('ticket_key')} (attempt {int(waiting.get('attempt', 0)) + 1})")
-    for column in ("step", "driver", "action", "args", "barrier after"):
+    for column in ("step", "driver", "action", "args", "sync point after"):
         table.add_column(column, overflow="fold")
     for step in plan.get("steps", []):
         driver = f"{step['driver']} {devices.get(step['driver'], '')}".strip()

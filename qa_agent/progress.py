@@ -1,7 +1,8 @@
 """Live per-driver progress in the terminal.
 
 Every event is also a log line (what CI logs keep); at an interactive terminal a live table
-below the lines shows, per driver, the step it is on and how its steps went so far.
+below the lines shows, per driver, the step it is on and how its steps went so far. Readers see
+plain words: a segment is a "step group", a barrier a "sync point" (as in report.html).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class ProgressPrinter:
             table.add_row(
                 f"[{color}]{driver}[/{color}]",
                 lane.device,
-                lane.current or "[dim]waiting at barrier[/dim]",
+                lane.current or "[dim]waiting at the sync point[/dim]",
                 str(lane.passed),
                 str(lane.not_passed),
                 lane.last,
@@ -121,9 +122,9 @@ class ProgressPrinter:
             self._print(f"[yellow]device host {event['host']} left out: {escape(str(event['message']))}[/yellow]")
             return
         if kind == "barrier":
-            self.segment = f"(segment {event['segment'] + 1}/{event['segments']} done)"
+            self.segment = f"(step group {event['segment'] + 1}/{event['segments']} done)"
             self._print(
-                f"[dim]── barrier {event['segment'] + 1}/{event['segments']}: "
+                f"[dim]── sync point {event['segment'] + 1}/{event['segments']}: "
                 f"{event['passed']} passed, {event['not_passed']} not passed[/dim]"
             )
             return

@@ -16,6 +16,7 @@ from graph.context import Context
 from graph.state import WorldIdentity
 from qa_agent.childproc import MOBILE_MCP_ENV
 from qa_agent.devices.lab import DeviceHost, lab_hosts
+from qa_agent.devices.logcapture import DeviceLogCapture
 from qa_agent.devices.owned import OwnedResource
 from qa_agent.devices.screens import Screens
 from qa_agent.devices.sessions import open_http_session, open_stdio_session, tool_schemas
@@ -41,6 +42,7 @@ class DevicePool:
         self._routes: dict[str, tuple[str, str]] = {}  # lab-wide device id -> (host, the host's own id)
         self.signals = ActionSignals()  # lanes of a segment tell each other when their actions start
         self.screens = Screens()  # what the run knows of each device's screen between steps
+        self.log_captures: dict[str, DeviceLogCapture] = {}  # by lab-wide device id
 
     def hosts(self) -> dict[str, DeviceHost]:
         """The lab's hosts by name; empty for the single default server (ConfigError for a bad lab)."""
@@ -136,6 +138,16 @@ class DevicePool:
                 self._session_host[key] = host
         return await owned.open(OPEN_TIMEOUT_S)
 
+    async def capture_logs(self, device: str) -> None:
+        """Start streaming the device's log on a session of its own (once per device and run);
+        returns at once: the capture opens in the background."""
+        if device in self.log_captures:
+            return
+        host, server_device = await self.route(device)
+        async with self._lock:
+            if device not in self.log_captures:
+                self.log_captures[device] = DeviceLogCapture(device, server_device, await self._factory(host))
+
     async def world(self, devices: list[str]) -> WorldIdentity:
         """The identity of the world this process talks to (probed once per run and process).
 
@@ -202,6 +214,8 @@ class DevicePool:
             await owned.aclose()
 
     async def aclose(self) -> None:
+        captures, self.log_captures = list(self.log_captures.values()), {}
+        await asyncio.gather(*(c.aclose() for c in captures), return_exceptions=True)
         sessions, self._sessions = list(self._sessions.values()), {}
         await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
         if self._simulator is not None:
@@ -217,6 +231,11 @@ def pool_for(run_id: str, ctx: Context) -> DevicePool:
     if pool is None:
         pool = _POOLS[run_id] = DevicePool(ctx, run_id)
     return pool
+
+
+def existing_pool(run_id: str) -> DevicePool | None:
+    """The run's pool in this process, if something opened one."""
+    return _POOLS.get(run_id)
 
 
 async def close_pool(run_id: str) -> None:

@@ -68,7 +68,7 @@ def _print_plan(console: Console, plan: Plan) -> None:
     packages = ", ".join(f"driver {d}: {p}" for d, p in sorted(plan.packages.items())) or "none known"
     console.print(f"{plan.drivers_needed} driver(s){roles}; packages: {packages}")
     for number, segment in enumerate(plan.segments(), start=1):
-        table = Table(title=f"segment {number}")
+        table = Table(title=f"step group {number}")
         for column in ("step", "driver", "action", "args", "line"):
             table.add_column(column, overflow="fold")
         for s in segment:

@@ -1,4 +1,5 @@
-"""report.html: the verdict, then each driver's steps side by side per step group, screenshots inline.
+"""report.html: the verdict, then each driver's steps side by side per step group, screenshots inline,
+and under a failed step its device log lines, folded.
 
 Readers are QA people, not the graph's authors: a segment is a "step group", a barrier a "sync point",
 and every screenshot opens full size from its thumbnail."""
@@ -31,6 +32,8 @@ img.shot{max-width:240px;border:1px solid #ccd;margin-top:6px;display:block}
 .legend{color:#5b6474;font-size:13px;margin:-8px 0 14px}
 .meta td{border:none;padding:2px 12px 2px 0} .meta{width:auto;background:none;margin-bottom:8px}
 ul{margin:4px 0 12px 18px;padding:0} code{font-size:12px}
+details.logs{margin-top:6px} details.logs pre{max-height:320px;overflow:auto;font-size:11px;background:#f0f1f4;
+padding:6px;white-space:pre-wrap;word-break:break-all}
 """
 # Flags evidence that failed to load, so a broken report is visible at a glance.
 _SCRIPT = """
@@ -71,7 +74,33 @@ def _relative_text(text: str, folder: Path) -> str:
     return "".join(out)
 
 
-def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path) -> str:
+LogIndex = dict[tuple[int, str, int], dict[str, Any]]
+
+
+def _log_index(data: dict[str, Any]) -> LogIndex:
+    steps = (data.get("device_logs") or {}).get("steps") or []
+    return {(e["attempt"], e["step_id"], e["driver"]): e for e in steps}
+
+
+def _logs_html(entry: dict[str, Any] | None, folder: Path) -> str:
+    """The device's log lines around the step, folded; every line is the device's text, escaped."""
+    if not entry:
+        return ""
+    lines, crashes = entry.get("lines") or [], entry.get("crashes") or []
+    what = f"device log: {len(lines)} lines around this step" + (f", {len(crashes)} crash(es)" if crashes else "")
+    links = [f'<a href="{escape(r)}">{escape(r)}</a>' for r in [_rel(entry.get("file"), folder)] if r]
+    links += [
+        f'crash {escape(c["id"])}: <a href="{escape(r)}">{escape(r)}</a>'
+        for c in crashes if (r := _rel(c.get("file"), folder))
+    ]  # fmt: skip
+    note = f"<div>{escape(entry['note'])}</div>" if entry.get("note") else ""
+    return (
+        f'<details class="logs"><summary>{escape(what)}</summary>{note}<pre>{escape(chr(10).join(lines))}</pre>'
+        f"<div>{' · '.join(links)}</div></details>"
+    )
+
+
+def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path, logs: LogIndex) -> str:
     what = escape(step.get("expect") or result["action"]) if step else escape(result["action"])
     if step and step.get("source") == "llm":
         what += " <em>(planned by the LLM)</em>"
@@ -87,11 +116,12 @@ def _step_html(result: dict[str, Any], step: dict[str, Any] | None, folder: Path
         f'<div class="step {escape(result["status"])}"><b>{escape(result["step_id"])}</b> '
         f"<code>{escape(result['action'])}</code> · {escape(result['status'])} · {duration:.2f}s "
         f"· {int(result.get('tool_calls', 0))} calls<div>{what}</div>"
-        f'<div class="msg">{_relative_text(result.get("message", ""), folder)}</div>{img}</div>'
+        f'<div class="msg">{_relative_text(result.get("message", ""), folder)}</div>{img}'
+        f"{_logs_html(logs.get((result['attempt'], result['step_id'], result['driver'])), folder)}</div>"
     )
 
 
-def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: Path) -> str:
+def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: Path, logs: LogIndex) -> str:
     steps = {s["id"]: s for s in plan.get("steps", [])}
     drivers = sorted({s["driver"] for s in plan.get("steps", [])} | {r["driver"] for r in results})
     devices = {r["driver"]: r.get("device") for r in results}
@@ -101,7 +131,7 @@ def _attempt_table(plan: dict[str, Any], results: list[dict[str, Any]], folder: 
         cells = []
         for d in drivers:
             mine = [r for r in results if r["segment"] == seg and r["driver"] == d]
-            cells.append("<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder) for r in mine) + "</td>")
+            cells.append("<td>" + "".join(_step_html(r, steps.get(r["step_id"]), folder, logs) for r in mine) + "</td>")
         rows.append(f'<tr><td class="seg">step group {seg + 1}</td>{"".join(cells)}</tr>')
     return f"<table><tr><th>step group</th>{head}</tr>{''.join(rows)}</table>"
 
@@ -206,6 +236,11 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
     if expected:
         parts.append("<h2>Expected results</h2><ul>" + "".join(f"<li>{escape(e)}</li>" for e in expected) + "</ul>")
     history = data.get("history") or []
+    logs = _log_index(data)
+    capture_errors = (data.get("device_logs") or {}).get("capture_errors") or {}
+    if capture_errors:
+        items = "".join(f"<li>{escape(d)}: {escape(str(e))}</li>" for d, e in capture_errors.items())
+        parts.append(f'<div class="legend">Device logs not captured:<ul>{items}</ul></div>')
     if history or data.get("results"):
         parts.append(
             '<div class="legend">Each row is a step group: the devices run their steps of a group side by side, '
@@ -213,9 +248,9 @@ def render_html(data: dict[str, Any], folder: Path) -> str:
         )
     for index, entry in enumerate(history):
         parts.append(_attempt_heading(entry, history[index - 1] if index else None))
-        parts.append(_attempt_table(entry["plan"], entry["results"], folder))
+        parts.append(_attempt_table(entry["plan"], entry["results"], folder, logs))
     if not history and data.get("results") and data.get("plan"):
-        parts.append(_attempt_table(data["plan"], data["results"], folder))
+        parts.append(_attempt_table(data["plan"], data["results"], folder, logs))
     usage = data.get("usage") or {}
     if usage:
         rows = "".join(

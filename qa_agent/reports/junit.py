@@ -9,13 +9,18 @@ from typing import Any
 
 
 def _steps_text(data: dict[str, Any]) -> str:
+    logs = {
+        (e["attempt"], e["step_id"], e["driver"]): e["file"] for e in (data.get("device_logs") or {}).get("steps") or []
+    }
     lines = []
     for r in data.get("results") or []:
         shot = ((r.get("evidence") or {}).get("screenshot")) or ""
+        log = logs.get((r.get("attempt", 0), r["step_id"], r["driver"]))
         lines.append(
             f"{r['step_id']:<5} driver {r['driver']} {r.get('device') or '-':<16} {r['action']:<18} "
             f"{r['status']:<8} {r['ended_at'] - r['started_at']:.2f}s {r.get('message', '')}"
             + (f" [evidence: {shot}]" if shot else "")
+            + (f" [device log: {log}]" if log else "")
         )
     return "\n".join(lines)
 

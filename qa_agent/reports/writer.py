@@ -45,7 +45,7 @@ def redact(value: Any, secrets: list[str]) -> Any:
 
 REPORT_KEYS = (
     "ticket_key", "run_id", "ticket", "summary", "summary_text", "devices", "device_info", "drivers", "plan", "results",
-    "attempt", "history", "verdict", "usage", "plan_stored", "writeback",
+    "attempt", "history", "verdict", "usage", "plan_stored", "writeback", "device_logs",
 )  # fmt: skip
 
 

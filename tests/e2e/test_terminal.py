@@ -46,6 +46,8 @@ async def test_piped_output_keeps_ids_and_paths_whole(jira_url: str, tmp_path: P
     assert shots and all(Path(shot).is_file() for shot in shots)
     # Every event is one line: a step's start names its action and arguments on the same line.
     assert re.search(r"^driver 2 \S+ ▶ S6 assert_visible\(.*during='S5'\)$", out, re.M), out
+    # People read plain words: step groups and sync points, not the graph's segments and barriers.
+    assert "sync point 1/" in out and not re.search(r"segment|barrier", out, re.I), out
 
 
 async def _cli_on_a_terminal(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from graph.context import load_context
+from qa_agent.devices.logcapture import LOG_READ_TOOLS
 from qa_agent.runner import RunOutcome, run_ticket
 from qa_agent.world.scripted_llm import ScriptedLLMServer
 from qa_agent.world.sim.process import simulator_process, stdio_command
@@ -51,7 +52,8 @@ def _children() -> dict[int, str]:
 
 
 def _device_actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [a for a in actions if a["tool"] != "mobile_list_available_devices"]
+    """The lanes' device calls: not discovery, nor the run's log capture (its own session, beside them)."""
+    return [a for a in actions if a["tool"] not in ("mobile_list_available_devices", *LOG_READ_TOOLS)]
 
 
 # --- transient errors --------------------------------------------------------------------------
@@ -70,7 +72,7 @@ async def test_transient_errors_are_retried_and_the_verdict_holds(
     assert len(faults) >= 3, "the seed should inject several transient faults"
     # Every failed try was tried again: each fault is followed by the same tool on the same device.
     for fault in faults:
-        later = [a for a in actions if a["seq"] > fault["seq"] and a["device"] == fault["device"]]
+        later = [a for a in _device_actions(actions) if a["seq"] > fault["seq"] and a["device"] == fault["device"]]
         assert later and later[0]["tool"] == fault["tool"], f"no retry after {fault}"
     # Nothing learned is lost: the step results count every try, retries included.
     results = outcome.state["results"]
@@ -99,8 +101,9 @@ async def test_hung_calls_time_out_and_the_run_completes(jira_url: str, tmp_path
     assert outcome.verdict.result == "success", outcome.verdict.justification
     assert outcome.exit_code == 0
     hung = [
-        a for a in actions if a["end"] - a["start"] >= 1.4 and a["tool"] != "mobile_long_press_on_screen_at_coordinates"
-    ]
+        a for a in _device_actions(actions)
+        if a["end"] - a["start"] >= 1.4 and a["tool"] != "mobile_long_press_on_screen_at_coordinates"
+    ]  # fmt: skip
     assert len(hung) >= 2
     # A hung read-only call was tried again after its timeout.
     retried = [
@@ -221,6 +224,7 @@ async def test_stdio_device_process_killed_mid_run_reconnects(victim: int, jira_
             mobile_mcp_args_json=json.dumps(args),
             device_accounts={"emulator-5554": "Alice", "emulator-5556": "Bob"},  # stdio: no /sim/world to ask
             step_default_timeout_s=8,
+            device_logs="off",  # only the lanes' processes: a log capture would add one per device
         )
         stdio_pids()
         actions = await sim.actions()

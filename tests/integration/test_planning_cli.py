@@ -30,7 +30,7 @@ def test_check_writes_a_plan_that_approve_edit_reads(tmp_path: Path, capsys: pyt
     plan = Plan.model_validate_json(target.read_text())
     assert plan.packages == {1: "com.example.ptt", 2: "com.example.ptt"}
     assert [s.action for s in plan.steps][:2] == ["launch_app", "launch_app"]
-    assert "segment 3" in capsys.readouterr().out
+    assert "step group 3" in capsys.readouterr().out
 
 
 def test_check_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

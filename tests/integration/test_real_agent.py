@@ -78,3 +78,7 @@ async def test_agent_gets_the_true_verdict_on_real_mobile_mcp(
     assert adb, "the run did not go through the fake adb"
     assert not [a for a in actions if a["tool"] != "adb"], "the run used the simulator's own MCP surface"
     assert {a["device"] for a in adb} >= {"emulator-5554", "emulator-5556"}
+    # The device log capture ran through the real server too (logcat streaming, the crash buffer); the
+    # fake adb's logcat does not stream (qa_agent/world/sim/README.md), so no lines come back this way.
+    streamed = {a["device"] for a in adb if {"logcat", "-T"} <= set(a["arguments"]["argv"])}
+    assert streamed >= {"emulator-5554", "emulator-5556"}, "no device log capture through mobile-mcp"

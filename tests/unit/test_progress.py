@@ -18,7 +18,7 @@ def test_live_table_tracks_each_driver() -> None:
     assert progress.lanes[2].not_passed == 1
     out = console.export_text()
     assert "driver 1 emu-1 ▶ S1 launch_app()" in out and "■ S2 failed" in out
-    assert table.row_count == 2 and "segment 1/3 done" in str(table.title)
+    assert table.row_count == 2 and "step group 1/3 done" in str(table.title)
 
 
 def test_plain_lines_without_a_terminal() -> None:

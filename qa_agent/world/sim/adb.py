@@ -212,7 +212,7 @@ class AdbEmulator:
         if cmd == "uninstall":
             return await self._logged(device, args, self._uninstall(device, args[1:]))
         if cmd == "logcat":
-            return self._logcat(device, args[1:])
+            return await self._logged(device, args, self._logcat(device, args[1:]))
         if cmd == "emu":
             return self._emu(device, args[1:])
         if cmd == "push":
@@ -276,7 +276,7 @@ class AdbEmulator:
             self.agents[serial] = server
         return _ok(f"{server.port}\n")
 
-    def _logcat(self, device: Device, rest: list[str]) -> AdbResult:
+    async def _logcat(self, device: Device, rest: list[str]) -> AdbResult:
         if "-b" in rest and "crash" in rest:
             return _ok("".join(c.content for c in device.crashes))
         return _ok()  # no streaming: mobilecli reads until EOF

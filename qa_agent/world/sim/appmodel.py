@@ -69,6 +69,7 @@ class Effect(_Strict):
     toast: str | None = None  # a template; shown over any app for ``duration_ms``
     duration_ms: float = Field(default=2000.0, gt=0)
     log: str | None = None
+    level: Literal["Verbose", "Debug", "Info", "Warn", "Error"] = "Info"  # of the ``log`` line
     crash: str | None = None
     broadcast: Broadcast | None = None
     if_: str | None = Field(default=None, alias="if")

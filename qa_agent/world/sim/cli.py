@@ -68,6 +68,13 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
         help="the device disappears after that many calls (repeatable)",
     )
     p.add_argument(
+        "--without-tool",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="neither list nor serve this tool, as an older mobile-mcp (repeatable)",
+    )
+    p.add_argument(
         "--attach",
         default=os.environ.get("QA_SIM_ATTACH") or None,
         metavar="URL",
@@ -84,7 +91,9 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         hang_s=args.hang_s,
         vanish=parse_vanish(args.vanish),
     )
-    return SimConfig(devices=args.devices, apps_dir=args.apps, seed=args.seed, knobs=knobs)
+    return SimConfig(
+        devices=args.devices, apps_dir=args.apps, seed=args.seed, knobs=knobs, without_tools=args.without_tool
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:

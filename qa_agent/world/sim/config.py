@@ -70,6 +70,7 @@ class Knobs(BaseModel):
     hang_s: float = Field(default=30.0, ge=0)
     vanish: dict[str, int] = Field(default_factory=dict)
     log_silence_s: float = Field(default=2.0, ge=0)
+    logs_fail: bool = False  # mobile_get_device_logs fails as mobilecli does when logcat cannot start
     # Deterministic faults for tests: the N-th tool call on a device hangs `hang_s` (then proceeds),
     # and a device's element listings take this many extra milliseconds.
     hang_at: dict[str, int] = Field(default_factory=dict)
@@ -88,3 +89,4 @@ class SimConfig(BaseModel):
     apps_dir: Path | None = None
     seed: int = 0
     knobs: Knobs = Field(default_factory=Knobs)
+    without_tools: list[str] = Field(default_factory=list)  # not listed nor served (an older mobile-mcp)

@@ -274,7 +274,7 @@ class Runtime:
             elif effect.toast is not None:
                 system.show_toast(device, render(effect.toast, ctx), effect.duration_ms)
             elif effect.log is not None:
-                device.add_log(model.name, render(effect.log, ctx), process=package)
+                device.add_log(model.name, render(effect.log, ctx), level=effect.level, process=package)
             elif effect.crash is not None:
                 self.crash(device, package, render(effect.crash, ctx))
             elif effect.broadcast is not None:

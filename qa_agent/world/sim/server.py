@@ -18,7 +18,7 @@ INSTRUCTIONS = "qa-sim: simulated Android devices behind the mobile-mcp 1.0.4 to
 def build_server(sim: Simulator) -> Server[Any, Any]:
     """An MCP server whose tools act on ``sim`` (one shared world for every session)."""
     server: Server[Any, Any] = Server(SERVER_NAME, version=SERVER_VERSION, instructions=INSTRUCTIONS)
-    tools = mcp_tools()
+    tools = [t for t in mcp_tools() if t.name not in sim.config.without_tools]
 
     @server.list_tools()
     async def list_tools() -> list[types.Tool]:

@@ -55,7 +55,9 @@ BUTTONS = frozenset(
 )
 REF_RE = re.compile(r"^@e\d+$")
 COORDINATES_RE = re.compile(r"^\d+,\d+$")
-UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs"})
+# Log and crash-buffer reads run beside the device's work, like logcat: no device lock, and not one of
+# the device's calls for the fault knobs (the "n-th call" and the seeded draws stay the agent's actions).
+UNLOCKED_TOOLS = frozenset({"mobile_get_device_logs", "mobile_list_crashes", "mobile_get_crash"})
 # Tools that only observe: they may run while a long press holds the device's input.
 READ_ONLY_TOOLS = frozenset(
     {
@@ -66,8 +68,6 @@ READ_ONLY_TOOLS = frozenset(
         "mobile_take_screenshot",
         "mobile_save_screenshot",
         "mobile_get_orientation",
-        "mobile_list_crashes",
-        "mobile_get_crash",
     }
 )
 
@@ -147,7 +147,7 @@ class Simulator:
         return types.CallToolResult(content=list(content))
 
     async def _dispatch(self, name: str, raw: dict[str, Any]) -> Content:
-        if input_schema(name) is None:
+        if input_schema(name) is None or name in self.config.without_tools:
             raise ProtocolError(f"MCP error -32602: Tool {name} not found")
         args = validate_arguments(name, raw)
         if name == "mobile_list_available_devices":
@@ -160,8 +160,6 @@ class Simulator:
         world = self.world
         device = world.device(args["device"])
         if name in UNLOCKED_TOOLS:
-            async with device.lock:
-                await self._faults(device, "query")
             return await self._handlers[name](device, args)
         if name == "mobile_long_press_on_screen_at_coordinates":
             return await self._long_press(device, args)
@@ -487,6 +485,8 @@ class Simulator:
     # ------------------------------------------------------------------ logs and crashes
     async def _get_device_logs(self, device: Device, args: dict[str, Any]) -> Content:
         limit: int = args.get("limit", 100)
+        if self.knobs.logs_fail:
+            raise command_failed(f"device logs --limit {limit} --device {device.id}", "error: logcat exited: 1")
         filters: list[str] = args.get("filter", [])
         save_to = args.get("saveTo")
         target = check_save_path(save_to, (".log", ".txt", ".jsonl"), "get_device_logs") if save_to else None
