@@ -110,9 +110,14 @@ class DeviceLogCapture:
     """Streams one device's log into a ring, on a session of its own, until closed."""
 
     def __init__(
-        self, device: str, server_device: str, factory: Callable[[], AbstractAsyncContextManager[ClientSession]]
+        self,
+        device: str,
+        server_device: str,
+        factory: Callable[[], AbstractAsyncContextManager[ClientSession]],
+        stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.device = device
+        self._stop = stop  # e.g. the run's lease may have expired: the device may be another run's now
         self.server_device = server_device
         self.ring = LogRing()
         self.error: str | None = None
@@ -131,7 +136,7 @@ class DeviceLogCapture:
             session = await self._session.open(OPEN_TIMEOUT_S)
             self.crashes_before = await crash_ids(session, self.server_device)
             failures, idle = 0, IDLE_PAUSE_S
-            while failures < MAX_FAILURES:
+            while failures < MAX_FAILURES and not self._stop():
                 began = time.time()
                 text, failed = await self._call(session, LOG_TOOL, {"limit": BATCH})
                 now = time.time()

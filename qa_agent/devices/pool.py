@@ -146,7 +146,12 @@ class DevicePool:
         host, server_device = await self.route(device)
         async with self._lock:
             if device not in self.log_captures:
-                self.log_captures[device] = DeviceLogCapture(device, server_device, await self._factory(host))
+                from qa_agent.devices.shared_leases import lease_lost
+
+                run_id = self.run_id
+                self.log_captures[device] = DeviceLogCapture(
+                    device, server_device, await self._factory(host), stop=lambda: lease_lost(run_id) is not None
+                )
 
     async def world(self, devices: list[str]) -> WorldIdentity:
         """The identity of the world this process talks to (probed once per run and process).

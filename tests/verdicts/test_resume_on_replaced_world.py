@@ -37,8 +37,8 @@ async def _start(key: str, env: dict[str, str], cwd: Path) -> tuple[asyncio.subp
     [
         ("PTT-1", r"▶ S5 long_press_text", "success"),  # during the hold
         ("PTT-2", r"▶ S5 long_press_text", "failure"),  # the seeded defect survives a restart
-        ("PTT-1", r"barrier 2/4", "success"),  # between segments
-        ("CALL-1", r"barrier 1/", "success"),  # after the launches, three devices
+        ("PTT-1", r"sync point 2/4", "success"),  # between segments
+        ("CALL-1", r"sync point 1/", "success"),  # after the launches, three devices
     ],
 )
 async def test_resume_restarts_the_attempt_on_a_new_world(
