@@ -70,7 +70,10 @@ async def one_run(key: str, work: Path) -> dict[str, Any]:
         "mcp_calls": sum(r.tool_calls for r in every),
         "adb_calls": len(adb),
         "justification": verdict.justification,
-        "report_dir": outcome.report_dir,
+        "steps": [
+            f"a{r.attempt} {r.step_id} d{r.driver} {r.status} {r.ended_at - r.started_at:.1f}s: {r.message[:240]}"
+            for r in every
+        ],
     }
 
 

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
-    ("key", "verdict", "failing_step"), [("PTT-1", "success", None), ("PTT-2", "failure", "S7"), ("CALL-1", "success", None)]
+    ("key", "verdict", "failing_step"),
+    [("PTT-1", "success", None), ("PTT-2", "failure", "S7"), ("CALL-1", "success", None)],
 )
 async def test_true_verdict_through_both_real_servers_on_realistic_phones(
     key: str, verdict: str, failing_step: str | None, tmp_path: Path

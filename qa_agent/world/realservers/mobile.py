@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa_agent.world.realservers.install import cache_dir, mobile_mcp_entry, mobilecli_binary, node_executable
+from qa_agent.world.sim import adb_client
 
 
 def fake_sdk_dir() -> Path:
@@ -60,7 +61,7 @@ def install_fake_adb(sdk_dir: Path | None = None, python: str | None = None) -> 
         sdk / "platform-tools" / "adb",
         "#!/bin/sh\n"
         "# fake adb: answers from the qa-sim world at $QA_SIM_ATTACH (qa_agent/world/sim/adb.py)\n"
-        f'exec {shlex.quote(interpreter)} -m qa_agent.world.sim.adb "$@"\n',
+        f'exec {shlex.quote(interpreter)} -S -I {shlex.quote(adb_client.__file__)} "$@"\n',
     )
     return sdk
 
