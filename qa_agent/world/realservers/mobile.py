@@ -1,9 +1,9 @@
 """Run the real mobile-mcp 1.0.4 (stdio) over the simulator's world through the fake adb.
 
-``mobile_mcp_launch(sim_url)`` writes two small scripts into the cache folder:
+``mobile_mcp_launch(sim_url)`` writes two small scripts:
 
-* ``<cache>/fake-android-sdk/platform-tools/adb``: ``exec <venv python> -m qa_agent.world.sim.adb "$@"``
-  (the fast entry point of ``qa-agent sim adb``);
+* ``<private HOME>/android-sdk/platform-tools/adb``: ``exec <venv python> -S -I <qa_agent/world/sim/adb_client.py>
+  "$@"`` (the fake adb's client; per launch, as concurrent test sessions of other checkouts share the cache);
 * ``<cache>/launchers/mobile-mcp-<tag>.sh``: sets ``MOBILEMCP_DISABLE_TELEMETRY=1``, ``HOME`` (a private
   temp dir, which isolates mobilecli's daemon), ``ANDROID_HOME`` (the fake SDK) and ``QA_SIM_ATTACH``,
   then execs ``node <mobile-mcp>/lib/index.js``.
@@ -104,9 +104,11 @@ def mobile_mcp_launch(
             f"mobile-mcp is not installed ({entry} missing): run python -m qa_agent.world.realservers install"
         )
     node = node_executable()
-    sdk = install_fake_adb()
     owns = home is None
     home_dir = home or Path(tempfile.mkdtemp(prefix="qa-mobilemcp-home-"))
+    # Per launch, never the shared cache: another session's wrapper would send our adb calls through its
+    # interpreter and code.
+    sdk = install_fake_adb(home_dir / "android-sdk")
     env = {
         "MOBILEMCP_DISABLE_TELEMETRY": "1",
         "HOME": str(home_dir),
