@@ -7,13 +7,17 @@ Skipped (loudly) when Node/npm or the registries are missing.
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from graph.context import load_context
 from qa_agent.runner import run_ticket
+from qa_agent.world.realservers.mobile import mobile_mcp_launch
 from qa_agent.world.realservers.stack import real_servers_world
 from qa_agent.world.realservers.testing import installed_or_skip_reason
 from tests.conftest import APPS, TICKETS
@@ -44,3 +48,35 @@ async def test_true_verdict_through_both_real_servers_on_realistic_phones(
         assert v.failure_class == "app_defect", v.justification
     assert outcome.state["ticket"].test_details_source, "the ticket was not read through mcp-atlassian"
     assert adb, "the run did not go through mobile-mcp and the fake adb"
+
+
+def test_each_launch_has_its_own_fake_adb_and_it_is_a_plain_stdlib_script() -> None:
+    """Checkouts share the real-server cache: a fake adb written there was rewritten by every other
+    session, sending this world's adb calls through another interpreter and client. And mobilecli runs adb
+    ~11 times per screen listing, so the client must not import asyncio, urllib or the project."""
+    installed, reason = installed_or_skip_reason()
+    if installed is None:
+        pytest.skip(reason or "real servers unavailable")
+    launches = [mobile_mcp_launch("http://127.0.0.1:9/mcp") for _ in range(2)]
+    try:
+        adbs = [Path(launch.env["ANDROID_HOME"]) / "platform-tools" / "adb" for launch in launches]
+        assert adbs[0] != adbs[1] and all(
+            launch.home in adb.parents for launch, adb in zip(launches, adbs, strict=True)
+        )
+        # The wrapper's own command line, with the interpreter's import timing on (-I ignores PYTHON* variables).
+        python, *rest = shlex.split(adbs[0].read_text().splitlines()[-1].removeprefix("exec "))[:-1]
+        imports = subprocess.run(
+            [python, "-X", "importtime", *rest, "devices"],
+            env={"PATH": os.environ["PATH"], "QA_SIM_ATTACH": "http://127.0.0.1:9"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        for launch in launches:
+            launch.teardown()
+    assert imports.returncode == 1 and "cannot reach the simulator" in imports.stderr
+    loaded = {
+        line.rsplit("|", 1)[-1].strip() for line in imports.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert loaded and not loaded & {"asyncio", "urllib.request", "http.client", "qa_agent", "site"}, loaded
