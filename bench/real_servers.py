@@ -77,7 +77,7 @@ async def one_run(key: str, work: Path) -> dict[str, Any]:
     }
 
 
-def markdown(runs: list[dict[str, Any]], reps: int, command: str) -> str:
+def markdown(runs: list[dict[str, Any]], command: str) -> str:
     out = [
         f"Command: `{command}`",
         "",
@@ -123,7 +123,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 if not run["right"] and args.keep:
                     shutil.copytree(work / "runs", args.keep / f"{key}-{rep}", dirs_exist_ok=True)
     command = ".venv/bin/python bench/real_servers.py " + shlex.join(sys.argv[1:])
-    print(markdown(runs, args.reps, command.strip()))
+    print(markdown(runs, command.strip()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(runs, indent=2))
