@@ -6,7 +6,8 @@ and drives 3 simulated phones on the realistic latency profile through mobile-mc
 adb; a fresh world per run (offline path, SQLite checkpoints). A run is right when its verdict is the
 expected one and PTT-2 fails at its planted step (S7, an app defect).
 
-Prints a markdown block (verdict per run, failing step, attempts, wall time, device calls) with its
+Prints a markdown block (verdict per run, failing step, attempts, wall time, device calls: the agent's
+mobile-mcp calls and the adb commands the fake adb logged) with its
 command; ``--json FILE`` also writes the raw numbers.
 
     .venv/bin/python bench/real_servers.py [--reps 3] [--json bench/out/real_servers.json]
@@ -68,7 +69,7 @@ async def one_run(key: str, work: Path) -> dict[str, Any]:
         "right": right,
         "wall_s": wall,
         "mcp_calls": sum(r.tool_calls for r in every),
-        "adb_calls": len(adb),
+        "adb_commands": len(adb),
         "justification": verdict.justification,
         "steps": [
             f"a{r.attempt} {r.step_id} d{r.driver} {r.status} {r.ended_at - r.started_at:.1f}s: {r.message[:240]}"
@@ -83,14 +84,14 @@ def markdown(runs: list[dict[str, Any]], command: str) -> str:
         "",
         f"{len(runs)} runs on {machine()}.",
         "",
-        "| ticket | run | verdict | failing step | attempts | right | wall s | mobile-mcp calls | adb calls |",
+        "| ticket | run | verdict | failing step | attempts | right | wall s | mobile-mcp calls | adb commands |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs):
         right = "yes" if r["right"] else "**no**"
         out.append(
             f"| {r['ticket']} | {i // len(EXPECTED) + 1} | {r['verdict']} | {r['failing_step'] or '-'} | "
-            f"{r['attempts']} | {right} | {r['wall_s']:.1f} | {r['mcp_calls']} | {r['adb_calls']} |"
+            f"{r['attempts']} | {right} | {r['wall_s']:.1f} | {r['mcp_calls']} | {r['adb_commands']} |"
         )
     out += ["", "| ticket | expected | right | median wall s | median mobile-mcp calls |", "|---|---|---|---|---|"]
     for key, (verdict, step) in EXPECTED.items():
