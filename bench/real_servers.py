@@ -7,8 +7,8 @@ adb; a fresh world per run (offline path, SQLite checkpoints). A run is right wh
 expected one and PTT-2 fails at its planted step (S7, an app defect).
 
 Prints a markdown block (verdict per run, failing step, attempts, wall time, device calls: the agent's
-mobile-mcp calls and the adb commands the fake adb logged) with its
-command; ``--json FILE`` also writes the raw numbers.
+mobile-mcp calls and the adb commands the fake adb logged) with its command; ``--json FILE`` also writes
+the raw numbers.
 
     .venv/bin/python bench/real_servers.py [--reps 3] [--json bench/out/real_servers.json]
 """
