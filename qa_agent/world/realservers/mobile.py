@@ -37,10 +37,6 @@ from qa_agent.world.realservers.install import cache_dir, mobile_mcp_entry, mobi
 from qa_agent.world.sim import adb_client
 
 
-def fake_sdk_dir() -> Path:
-    return cache_dir() / "fake-android-sdk"
-
-
 def _write_executable(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -50,17 +46,16 @@ def _write_executable(path: Path, text: str) -> Path:
     return path
 
 
-def install_fake_adb(sdk_dir: Path | None = None, python: str | None = None) -> Path:
+def install_fake_adb(sdk: Path, python: str | None = None) -> Path:
     """Write ``<sdk>/platform-tools/adb`` (a shell wrapper around the simulator's fake adb); return the SDK root.
 
     The adb answers from the world at ``$QA_SIM_ATTACH``.
     """
-    sdk = sdk_dir or fake_sdk_dir()
     interpreter = python or sys.executable
     _write_executable(
         sdk / "platform-tools" / "adb",
         "#!/bin/sh\n"
-        "# fake adb: answers from the qa-sim world at $QA_SIM_ATTACH (qa_agent/world/sim/adb.py)\n"
+        "# fake adb: answers from the qa-sim world at $QA_SIM_ATTACH (qa_agent/world/sim/adb_client.py)\n"
         f'exec {shlex.quote(interpreter)} -S -I {shlex.quote(adb_client.__file__)} "$@"\n',
     )
     return sdk
