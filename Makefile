@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gherkin_corpus.py --json bench/out/gherkin_corpus.json > bench/out/gherkin_corpus.md
 	$(BIN)/python bench/startup.py --reps 7 --json bench/out/startup.json > bench/out/startup.md
 	$(BIN)/python bench/lab.py --tickets 100 --json bench/out/lab.json > bench/out/lab.md
+	$(BIN)/python bench/real_servers.py --reps 3 --json bench/out/real_servers.json > bench/out/real_servers.md
 	$(BIN)/python bench/assemble.py
 
 clean:

@@ -11,7 +11,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # The blocks `make bench` produces, one per benchmark script (bench/<name>.py -> bench/out/<name>.md).
-BLOCKS = ("executor_efficiency", "reference_vs_agent", "scale", "gherkin_corpus", "startup", "lab")
+BLOCKS = ("executor_efficiency", "reference_vs_agent", "scale", "gherkin_corpus", "startup", "lab", "real_servers")
 
 
 def main() -> int:

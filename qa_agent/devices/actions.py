@@ -255,10 +255,11 @@ class LaneDriver:
         before the deadline, judging by how long listings took so far. Polls quickly at first and
         backs off to MAX_POLL_INTERVAL_S.
 
-        `late_no`: a device slower than that stretch may finish the covering look after the deadline,
-        and its answer may then decide a "no" only (the look began in the last stretch, so what it
-        shows was still there then or later). Sound for "X is gone by the deadline", whose "no" is X
-        still showing; never for "X shows up", whose "no" could be a toast that came and went.
+        `late_no`: a device slower than that stretch may finish the covering look after the deadline
+        (it is waited for up to the call timeout), and its answer may then decide a "no" only (the
+        look began in the last stretch, so what it shows was still there then or later). Sound for
+        "X is gone by the deadline", whose "no" is X still showing; never for "X shows up", whose
+        "no" could be a toast that came and went.
         """
         tool = "mobile_list_elements_on_screen"
         opened = time.monotonic() if start is None else start
@@ -274,7 +275,9 @@ class LaneDriver:
         while (left := deadline - time.monotonic()) > MIN_LOOK_S:
             began = time.monotonic()
             covering = began >= deadline - cover
-            cap = max(left, took * 1.5) if late_no and covering and took > left else left
+            # A late_no covering look may answer after the deadline and still decide, so only the call
+            # timeout bounds it: a cap from earlier looks' times cut a look just slower than them.
+            cap = call_timeout if late_no and covering else left
             outcome = await self.call(tool, {}, step, timeout_s=min(cap, call_timeout), attempts=1)
             ended = time.monotonic()
             if outcome.ok and not outcome.unconfirmed:

@@ -1,9 +1,9 @@
 """Run the real mobile-mcp 1.0.4 (stdio) over the simulator's world through the fake adb.
 
-``mobile_mcp_launch(sim_url)`` writes two small scripts into the cache folder:
+``mobile_mcp_launch(sim_url)`` writes two small scripts:
 
-* ``<cache>/fake-android-sdk/platform-tools/adb``: ``exec <venv python> -m qa_agent.world.sim.adb "$@"``
-  (the fast entry point of ``qa-agent sim adb``);
+* ``<private HOME>/android-sdk/platform-tools/adb``: ``exec <venv python> -S -I <qa_agent/world/sim/adb_client.py>
+  "$@"`` (the fake adb's client; per launch, as concurrent test sessions of other checkouts share the cache);
 * ``<cache>/launchers/mobile-mcp-<tag>.sh``: sets ``MOBILEMCP_DISABLE_TELEMETRY=1``, ``HOME`` (a private
   temp dir, which isolates mobilecli's daemon), ``ANDROID_HOME`` (the fake SDK) and ``QA_SIM_ATTACH``,
   then execs ``node <mobile-mcp>/lib/index.js``.
@@ -34,10 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa_agent.world.realservers.install import cache_dir, mobile_mcp_entry, mobilecli_binary, node_executable
-
-
-def fake_sdk_dir() -> Path:
-    return cache_dir() / "fake-android-sdk"
+from qa_agent.world.sim import adb_client
 
 
 def _write_executable(path: Path, text: str) -> Path:
@@ -49,18 +46,17 @@ def _write_executable(path: Path, text: str) -> Path:
     return path
 
 
-def install_fake_adb(sdk_dir: Path | None = None, python: str | None = None) -> Path:
+def install_fake_adb(sdk: Path, python: str | None = None) -> Path:
     """Write ``<sdk>/platform-tools/adb`` (a shell wrapper around the simulator's fake adb); return the SDK root.
 
     The adb answers from the world at ``$QA_SIM_ATTACH``.
     """
-    sdk = sdk_dir or fake_sdk_dir()
     interpreter = python or sys.executable
     _write_executable(
         sdk / "platform-tools" / "adb",
         "#!/bin/sh\n"
-        "# fake adb: answers from the qa-sim world at $QA_SIM_ATTACH (qa_agent/world/sim/adb.py)\n"
-        f'exec {shlex.quote(interpreter)} -m qa_agent.world.sim.adb "$@"\n',
+        "# fake adb: answers from the qa-sim world at $QA_SIM_ATTACH (qa_agent/world/sim/adb_client.py)\n"
+        f'exec {shlex.quote(interpreter)} -S -I {shlex.quote(adb_client.__file__)} "$@"\n',
     )
     return sdk
 
@@ -103,9 +99,11 @@ def mobile_mcp_launch(
             f"mobile-mcp is not installed ({entry} missing): run python -m qa_agent.world.realservers install"
         )
     node = node_executable()
-    sdk = install_fake_adb()
     owns = home is None
     home_dir = home or Path(tempfile.mkdtemp(prefix="qa-mobilemcp-home-"))
+    # Per launch, never the shared cache: another session's wrapper would send our adb calls through its
+    # interpreter and code.
+    sdk = install_fake_adb(home_dir / "android-sdk")
     env = {
         "MOBILEMCP_DISABLE_TELEMETRY": "1",
         "HOME": str(home_dir),

@@ -2,9 +2,10 @@
 
 Two halves:
 
-* the **client** (:func:`client_main`, stdlib only so it starts fast): ``python -m qa_agent.world.sim.adb ARGS``
-  (or ``qa-agent sim adb ARGS`` / ``python -m qa_agent.world.sim adb ARGS``) posts ``{"argv": ARGS}`` to
-  ``$QA_SIM_ATTACH/sim/adb`` and replays the answer (stdout bytes, stderr text, exit code);
+* the **client** (:func:`client_main`, in ``adb_client.py``: a few stdlib imports, so a call costs what a real
+  adb round trip does): ``python -S -I .../adb_client.py ARGS`` (the fake SDK's ``adb``; also ``qa-agent sim adb
+  ARGS`` / ``python -m qa_agent.world.sim.adb ARGS``) posts ``{"argv": ARGS}`` to ``$QA_SIM_ATTACH/sim/adb`` and
+  replays the answer (stdout bytes, stderr text, exit code);
 * the **emulator** (:class:`AdbEmulator`), which runs inside the simulator process behind ``POST /sim/adb``
   and answers the command lines mobilecli issues, acting on the world through the same runtime code
   paths (and device locks) as the MCP tools. World-changing and world-reading commands are recorded in
@@ -22,23 +23,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import shlex
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
+from qa_agent.world.sim.adb_client import client_main
+
+__all__ = ["AdbEmulator", "client_main", "handle_request"]
+
 if TYPE_CHECKING:
     from qa_agent.world.sim.tools import Simulator
     from qa_agent.world.sim.world import Device, ElementView
-
-ENV_ATTACH = "QA_SIM_ATTACH"
-ENV_LOG = "QA_FAKE_ADB_LOG"  # optional: append every argv as a JSON line (debugging aid)
-CLIENT_TIMEOUT_S = 120.0
 
 ADB_VERSION = "Android Debug Bridge version 1.0.41\nVersion 35.0.2-12147458\nInstalled as /fake/adb\n"
 LAUNCHER_ACTIVITY = "com.google.android.apps.nexuslauncher/.NexusLauncherActivity"
@@ -67,45 +65,6 @@ KEYCODES = {
 }
 # Commands that only serve discovery/bootstrap chatter: answered without touching the action log.
 _QUIET_SHELL = frozenset({"getprop", "wm", "pm", "run-as", "mv", "pkill", "echo", "true", "CLASSPATH", "cmd"})
-
-
-# ---------------------------------------------------------------------------------------------- client
-def client_main(argv: list[str] | None = None) -> int:
-    """Behave like ``adb ARGV`` by asking the world at ``$QA_SIM_ATTACH``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    log = os.environ.get(ENV_LOG)
-    if log:
-        try:
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(args) + "\n")
-        except OSError:
-            pass
-    url = os.environ.get(ENV_ATTACH, "").strip()
-    if not url:
-        sys.stderr.write(f"adb: {ENV_ATTACH} is not set (the URL of a running qa-sim world)\n")
-        return 1
-    endpoint = url.removesuffix("/").removesuffix("/mcp").rstrip("/") + "/sim/adb"
-    request = urllib.request.Request(
-        endpoint,
-        data=json.dumps({"argv": args}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never via a proxy
-    try:
-        with opener.open(request, timeout=CLIENT_TIMEOUT_S) as resp:
-            payload: Any = json.loads(resp.read())
-    except (OSError, ValueError) as exc:
-        sys.stderr.write(f"adb: cannot reach the simulator at {endpoint}: {exc}\n")
-        return 1
-    out = sys.stdout.buffer
-    out.write(base64.b64decode(payload.get("stdout", "")))
-    out.flush()
-    err = payload.get("stderr") or ""
-    if err:
-        sys.stderr.write(err)
-        sys.stderr.flush()
-    return int(payload.get("code", 0))
 
 
 # ---------------------------------------------------------------------------------------------- emulator
