@@ -686,6 +686,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             button = BUTTONS.get(step.action) or str(a.get("button", "")).upper()
             return (await d.must("mobile_press_button", {"button": button}, step)).text
         case "wait":
+            d.screen.waited()
             await asyncio.sleep(float(a.get("seconds", 1)))
             return f"waited {a.get('seconds', 1)}s"
         case "assert_visible" | "assert_not_visible":

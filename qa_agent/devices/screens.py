@@ -41,6 +41,11 @@ class ScreenMemory:
         self.changed, self.keyboard_hidden, self.acted_at = True, False, now
         self.sightings.clear()
 
+    def waited(self) -> None:
+        """A ticket's explicit wait: what it checks next is meant for after the wait, so what earlier
+        listings saw no longer proves it (the screen itself is unchanged)."""
+        self.sightings.clear()
+
     def listed(self, sighting: Sighting) -> None:
         keys = [e.key() for e in sighting.elements]
         self.stable = not self.changed and keys == self.last_keys

@@ -93,7 +93,8 @@ async def test_a_toast_seen_by_an_earlier_listing_since_the_tap_proves_it_appear
         assert (await step(d, "launch_app")).status == "passed"
         assert (await step(d, "tap_text", target="Save")).status == "passed"
         assert (await step(d, "assert_visible", text="Name saved", timeout_s=3)).status == "passed"
-        assert (await step(d, "wait", seconds=3.5)).status == "passed"  # a slow step: the toast is gone
+        gone = await step(d, "assert_not_visible", text="Saved", timeout_s=6)  # a check that outlasts the toast
+        assert gone.status == "passed", gone.message
         toast = await step(d, "assert_visible", text="Saved", timeout_s=3)
     assert toast.status == "passed", toast.message
     assert "TextView 'Saved'" in toast.message and "after the device's last action, before this step looked" in (
@@ -115,6 +116,21 @@ async def test_a_toast_after_the_tap_window_does_not_count(tmp_path: Path) -> No
         assert (await step(d, "tap_text", target="Cancel")).status == "passed"
         assert (await step(d, "wait", seconds=3.5)).status == "passed"
         toast = await step(d, "assert_visible", text="Saved", timeout_s=1)
+    assert (toast.status, toast.error_class) == ("failed", "app_defect"), toast.message
+
+
+async def test_after_an_explicit_wait_an_earlier_sighting_proves_nothing(tmp_path: Path) -> None:
+    """'waits 4 seconds, then sees X' asks about the screen after the wait: a toast seen before it and
+    gone since does not pass the check."""
+    async with (
+        simulator_process(devices=1, apps_dir=write_app(tmp_path / "apps", APP)) as sim,
+        lane(sim.url, tmp_path, PACKAGE) as d,
+    ):
+        assert (await step(d, "launch_app")).status == "passed"
+        assert (await step(d, "tap_text", target="Save")).status == "passed"
+        assert (await step(d, "assert_visible", text="Name saved", timeout_s=3)).status == "passed"
+        assert (await step(d, "wait", seconds=3.5)).status == "passed"
+        toast = await step(d, "assert_visible", text="Saved", timeout_s=3)
     assert (toast.status, toast.error_class) == ("failed", "app_defect"), toast.message
 
 
