@@ -94,6 +94,16 @@ def _same(a: str | None, b: str) -> bool:
     return a is not None and a.casefold() == b.casefold()
 
 
+def roles_moved(drivers: list[DriverAssignment], roles: dict[int, str], accounts: dict[str, str]) -> list[str]:
+    """The ticket's users whose assigned device is no longer signed in as their account (a replaced world)."""
+    return [
+        f"user{d.driver} must be {roles[d.driver]}, but {d.device} is signed in as "
+        f"{accounts.get(d.device) or 'an unknown account'} now"
+        for d in drivers
+        if d.driver in roles and not _same(accounts.get(d.device), roles[d.driver])
+    ]
+
+
 def no_device_for(account: str, candidates: list[str], accounts: dict[str, str], driver: int | None = None) -> str:
     """Why a ticket that needs `account` cannot run, naming it and what there is."""
     who = f"user{driver} to be {account}" if driver is not None else f"a device signed in as {account}"

@@ -69,6 +69,26 @@ async def test_resume_restarts_the_attempt_on_a_new_world(
     assert "restarted on resume" in (tmp_path / "runs" / run_id / "report.html").read_text()
 
 
+async def test_a_replaced_world_that_signs_other_users_in_blocks_the_restart(jira_url: str, tmp_path: Path) -> None:
+    """user1 must be Alice: the devices were picked on the old world, and on the new one the device
+    user1 had is signed in as Bob, so the restarted attempt would act as the wrong users."""
+    env = _env(jira_url, tmp_path)
+    proc, run_id, seen = await _start("PTT-1", env, tmp_path)
+    assert proc.stdout is not None
+    await _read_until(proc.stdout, r"▶ S5 long_press_text", seen, 90)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    swapped = env | {"DEVICE_ACCOUNTS": "emulator-5554=Bob,emulator-5556=Alice"}
+    resumed = await asyncio.create_subprocess_exec(
+        *CLI, "resume", run_id, env=swapped, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out = (await asyncio.wait_for(resumed.communicate(), 180))[0].decode()
+    report: dict[str, Any] = json.loads((tmp_path / "runs" / run_id / "report.json").read_text())
+    assert report["verdict"]["result"] == "blocked", out
+    assert resumed.returncode == 2, out
+    assert "user1 must be Alice, but emulator-5554 is signed in as Bob now" in report["verdict"]["justification"]
+
+
 async def test_a_second_resume_of_a_running_run_is_refused(jira_url: str, tmp_path: Path) -> None:
     env = _env(jira_url, tmp_path)
     proc, run_id, seen = await _start("PTT-1", env, tmp_path)
