@@ -36,6 +36,7 @@ from qa_agent.devices.calls import (
     inject_arguments,
 )
 from qa_agent.devices.elements import (
+    EDITABLE_TYPES,
     MATCH_MODES,
     STATES,
     Element,
@@ -429,8 +430,9 @@ class LaneDriver:
             )
         return found[0]
 
-    def acting(self, step: Step, attempt: int) -> None:
-        """Tell concurrent checks of this segment that the step's device action starts now."""
+    def acting(self, step: Step, attempt: int, element: Element) -> None:
+        """Tell concurrent checks of this segment that the step's device action on `element` starts now."""
+        self.screen.touched(element, editable=element.kind in EDITABLE_TYPES)
         self.signals.started(attempt, step.id)
 
     async def tap(self, step: Step, element: Element) -> None:
@@ -642,7 +644,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":
             element, how = await d.locate(step, str(a["target"]))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             if step.action == "tap_text":
                 await d.tap(step, element)
             else:
@@ -653,12 +655,12 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             element, how = await d.locate(step, str(a["target"]))
             x, y = element.center
             ms = min(MAX_LONG_PRESS_MS, max(1, round(float(a.get("duration_s", 1.0)) * 1000)))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             await d.must("mobile_long_press_on_screen_at_coordinates", {"x": x, "y": y, "duration": ms}, step)
             return f"held {element.describe()} for {ms} ms{_after(how)}"
         case "type_into":
             element, how = await d.locate(step, str(a["target"]))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             await d.tap(step, element)
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return f"typed into {element.describe()}{_after(how)}"
@@ -683,6 +685,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             button = BUTTONS.get(step.action) or str(a.get("button", "")).upper()
             return (await d.must("mobile_press_button", {"button": button}, step)).text
         case "wait":
+            d.screen.sightings.clear()  # a check after a wait is about the screen after it, not before
             await asyncio.sleep(float(a.get("seconds", 1)))
             return f"waited {a.get('seconds', 1)}s"
         case "assert_visible" | "assert_not_visible":
@@ -690,6 +693,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
         case "assert_state":
             return await _assert_state(d, step)
         case "tool":
+            d.screen.keyboard_hidden_over = None  # it may have tapped a text field
             return (await d.must(str(a["name"]), dict(a.get("args") or {}), step)).text
     raise StepFailed("blocked", "plan_defect", f"unknown action {step.action!r}")
 

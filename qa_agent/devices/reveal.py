@@ -5,7 +5,7 @@ and so is what the soft keyboard covers. Scrolling is bounded (MAX_SWIPES per di
 list's end (a swipe that changes nothing), and says how it went; a target is "not there" only once the
 list was scrolled to both ends. The keyboard is hidden with BACK (what hides the IME on Android; a second
 BACK would leave the screen, so it is pressed only while a text field has focus and no BACK of ours hid
-the keyboard since).
+the keyboard over that field since it was last touched: taps on buttons do not bring the keyboard back).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from qa_agent.devices.elements import (
     targets,
 )
 from qa_agent.devices.failures import StepFailed
+from qa_agent.devices.screens import field_key
 
 if TYPE_CHECKING:
     from qa_agent.devices.actions import LaneDriver
@@ -44,8 +45,9 @@ def focused_field(elements: list[Element]) -> Element | None:
 
 
 def keyboard_may_hide(d: LaneDriver, elements: list[Element]) -> bool:
-    """A text field has focus (so the soft keyboard may be up) and no BACK of ours hid it since."""
-    return not d.screen.keyboard_hidden and focused_field(elements) is not None
+    """A text field has focus (so the soft keyboard may be up) and no BACK of ours hid it over that field."""
+    field = focused_field(elements)
+    return field is not None and d.screen.keyboard_hidden_over != field_key(field)
 
 
 def _content(elements: list[Element], box: Element | None) -> list[tuple[object, ...]]:
@@ -112,15 +114,13 @@ async def scroll_to(
 async def hide_keyboard(d: LaneDriver, step: Step, elements: list[Element]) -> str:
     """BACK while a text field has focus and the keyboard may be up; the field must still be listed after it."""
     field = focused_field(elements)
-    if field is None or d.screen.keyboard_hidden:
+    if field is None or not keyboard_may_hide(d, elements):
         why = "no text field has focus" if field is None else "a BACK of ours already hid it"
         return f"the soft keyboard is not up ({why}): BACK not pressed"
     await d.must("mobile_press_button", {"button": "BACK"}, step)
-    d.screen.keyboard_hidden = True
+    d.screen.keyboard_hidden_over = field_key(field)
     after = await d.list_now(step)
-    if not any(
-        e.kind == field.kind and e.identifier == field.identifier and e.x == field.x and e.y == field.y for e in after
-    ):
+    if not any(field_key(e) == field_key(field) for e in after):
         raise StepFailed(
             "blocked",
             "cannot_run",

@@ -1,0 +1,56 @@
+"""Review findings on the screen skills: a BACK of ours must not leave the screen, and a toast sighting
+must not prove a check the ticket times after a wait.
+
+Before: once a BACK of ours had hidden the soft keyboard, any later action (a tap on a switch) made the
+agent believe the keyboard might be up again while the field kept its focus, so the next target not on
+screen got a second BACK, which left the screen (a plan defect turned into a blocked run, the app left).
+And an "X is visible" check after a `wait` passed on a listing taken before the wait (the toast seen
+then), although the ticket asks about the screen after the wait. On Chatter (examples/apps/chatter.yaml).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa_agent.world.sim.process import simulator_process
+from tests.conftest import APPS
+from tests.verdicts.lanes import lane, step
+
+pytestmark = pytest.mark.slow
+CHAT = "com.example.chat"
+
+
+async def presses(sim: Any) -> list[str]:
+    return [a["arguments"]["button"] for a in await sim.actions() if a["tool"] == "mobile_press_button"]
+
+
+async def test_no_second_back_once_ours_hid_the_keyboard_and_a_button_was_tapped(tmp_path: Path) -> None:
+    async with simulator_process(devices=1, apps_dir=APPS) as sim, lane(sim.url, tmp_path, CHAT) as d:
+        assert (await step(d, "launch_app")).status == "passed"
+        assert (await step(d, "tap_text", target="Settings")).status == "passed"
+        assert (await step(d, "type_into", target="name", text="Bob")).status == "passed"
+        assert (await step(d, "hide_keyboard")).message.startswith("hid the soft keyboard")
+        assert (await step(d, "tap_text", target="Sounds")).status == "passed"
+        missing = await step(d, "tap_text", target="Nowhere", timeout_s=2)
+        still = await step(d, "assert_visible", text="Chat settings", timeout_s=2)
+        pressed = await presses(sim)
+    assert (missing.status, missing.error_class) == ("failed", "plan_defect"), missing.message
+    assert "no element matching 'Nowhere'" in missing.message
+    assert still.status == "passed", still.message
+    assert pressed == ["BACK"]
+
+
+async def test_a_toast_seen_before_a_wait_does_not_prove_it_shows_after_it(tmp_path: Path) -> None:
+    async with simulator_process(devices=1, apps_dir=APPS) as sim, lane(sim.url, tmp_path, CHAT) as d:
+        assert (await step(d, "launch_app")).status == "passed"
+        assert (await step(d, "type_into", target="draft", text="hi")).status == "passed"
+        assert (await step(d, "tap_text", target="Send")).status == "passed"
+        shown = await step(d, "assert_visible", text="Message sent", timeout_s=5)
+        assert (await step(d, "wait", seconds=3)).status == "passed"
+        after = await step(d, "assert_visible", text="Message sent", timeout_s=5)
+    assert shown.status == "passed", shown.message
+    # the toast lasts 2 s: after the 3 s wait it is gone, whatever an earlier listing saw
+    assert (after.status, after.error_class) == ("failed", "app_defect"), after.message
