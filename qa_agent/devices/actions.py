@@ -374,6 +374,8 @@ class LaneDriver:
                 if look.found == "keyboard":
                     notes.append(await reveal.hide_keyboard(self, step, look.elements))
                     continue
+                if not reveal.same_list(self.screen.before_scroll, look.elements):
+                    self.screen.before_scroll = look.elements  # what this screen showed before we scrolled it
                 try:
                     _, how = await reveal.scroll_to(self, step, target, mode, None, look.elements)
                     notes.append(how)
@@ -550,6 +552,14 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
             f"on screen: {summarize(look.elements)}",
         )
     if look.found:
+        if hidden := reveal.scrolled_away(d.screen.before_scroll, look.elements, text, mode):
+            raise StepFailed(
+                "blocked",
+                "cannot_run",
+                f"inconclusive: {what} absent {look.when(timeout)}, but it showed ({describe_all(hidden[:3])}) in "
+                "the list the agent scrolled to reach an earlier target, and that list is still on screen: it may "
+                "only be scrolled out of view",
+            )
         near = near_misses(look.elements, text)
         similar = f"; on screen, not matching: {describe_all(near)}" if near else ""
         return f"{what} absent {look.when(timeout)}{similar}"
@@ -665,6 +675,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return f"typed into {element.describe()}{_after(how)}"
         case "scroll_to":
+            d.screen.before_scroll = []  # the ticket scrolls: what moves out of view is its own doing
             target, mode = str(a["target"]), match_mode(step)
             elements = await d.list_now(step)
             if hits := targets(elements, target, mode):
@@ -678,6 +689,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return "typed text"
         case "swipe":
+            d.screen.before_scroll = []
             args = {"direction": str(a.get("direction", "up")).lower()}
             args.update({k: a[k] for k in ("x", "y", "distance") if k in a})
             return (await d.must("mobile_swipe_on_screen", args, step)).text

@@ -18,6 +18,7 @@ from qa_agent.devices.elements import (
     SCROLLABLE_TYPES,
     Element,
     encloses,
+    find_matches,
     on_screen,
     summarize,
     targets,
@@ -38,6 +39,25 @@ def scroll_container(elements: list[Element]) -> Element | None:
     """The largest scrollable list on screen (by its widget class), if any."""
     lists = [e for e in elements if e.kind in SCROLLABLE_TYPES and on_screen(e)]
     return max(lists, key=lambda e: e.width * e.height, default=None)
+
+
+def _list_key(e: Element) -> tuple[str, str, float, float, float, float]:
+    return e.kind, e.identifier, e.x, e.y, e.width, e.height
+
+
+def same_list(before: list[Element], now: list[Element]) -> bool:
+    """The largest list of `before` is still on screen in `now` (same type, id and place)."""
+    box = scroll_container(before)
+    return box is not None and any(_list_key(e) == _list_key(box) for e in now)
+
+
+def scrolled_away(before: list[Element], now: list[Element], text: str, mode: str) -> list[Element]:
+    """What matched `text` in the list before the agent scrolled it to reach a target, while that list is
+    still on screen: not shown now may only mean scrolled out of view."""
+    box = scroll_container(before)
+    if box is None or not same_list(before, now):
+        return []
+    return [e for e in find_matches(before, text, mode) if e is not box and encloses(box, e)]
 
 
 def focused_field(elements: list[Element]) -> Element | None:

@@ -4,8 +4,10 @@ A lane builds a fresh executor for every step, and two lanes may drive one devic
 the run's device pool, one per device: whether anything may have changed the screen since the last
 listing, whether that listing equals the one before it (its refs and positions still hold), over which
 focused field a BACK of ours hid the soft keyboard (it stays hidden until a text field is touched or that
-field loses focus: a tap on a button does not bring it back), and the listings taken since the last action
-(a toast seen by one of them appeared, even if it is gone when a later check looks; a `wait` forgets them).
+field loses focus: a tap on a button does not bring it back), the listing before the agent scrolled a
+list to reach a target (what that scrolling moved out of view is not gone), and the listings taken since
+the last action (a toast seen by one of them appeared, even if it is gone when a later check looks; a
+`wait` forgets them).
 A resumed run starts knowing nothing, which is the cautious side of each of these.
 """
 
@@ -41,6 +43,7 @@ class ScreenMemory:
     keyboard_hidden_over: tuple[str, str, float, float] | None = None  # the field_key of that focused field
     acted_at: float = 0.0  # monotonic time the last call that may change the screen was sent
     sightings: list[Sighting] = field(default_factory=list)  # listings since then
+    before_scroll: list[Element] = field(default_factory=list)  # the listing before the agent scrolled to a target
     last_keys: list[tuple[Any, ...]] = field(default_factory=list)
 
     def acted(self, now: float) -> None:
