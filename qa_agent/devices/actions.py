@@ -650,6 +650,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             if step.action == "launch_app" and a.get("cold_start"):
                 # A test starts from a known state: stop whatever an earlier run left behind.
                 await d.call("mobile_terminate_app", {"packageName": package}, step)
+            d.screen.before_scroll = []  # the app starts (or stops): its lists start at their tops
             tool = "mobile_launch_app" if step.action == "launch_app" else "mobile_terminate_app"
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":
