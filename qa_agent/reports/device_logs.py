@@ -18,6 +18,7 @@ from qa_agent.devices.logcapture import AFTER_S, DeviceLogCapture, crash_ids, cr
 from qa_agent.devices.owned import describe
 from qa_agent.devices.pool import DevicePool
 from qa_agent.devices.results import truncate
+from qa_agent.devices.shared_leases import lease_lost
 from qa_agent.reports.paths import atomic_write, inside
 from qa_agent.reports.writer import redact
 
@@ -52,7 +53,7 @@ async def _new_crashes(
 ) -> tuple[list[dict[str, str]], int]:
     """Crashes listed now that were not when the capture started, each read and written as a file (at
     most MAX_CRASHES), and how many more were not read."""
-    if capture.crashes_before is None:
+    if capture.crashes_before is None or lease_lost(pool.run_id) is not None:  # the phone may be another run's
         return [], 0
     session = await pool.session(f"driver-{result.driver}", result.device)
     now = await crash_ids(session, capture.server_device)
