@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ SETTLE_S = 5.0  # how long the report waits for lines a capture's call still hol
 MAX_LINES = 300  # per step in report.json (the newest); the file has them all
 COLLECT_TIMEOUT_S = 60.0
 MAX_CRASHES = 10  # new crashes read per run (each read may take its timeout); the others are counted
+CRASH_READS_S = 30.0  # no crash read starts after this long: the log lines must be written within COLLECT_TIMEOUT_S
 MAX_CRASH_CHARS = 200_000  # of one crash's text (device text of any size)
 MAX_ID_CHARS = 200
 
@@ -57,14 +59,17 @@ async def _new_crashes(
         return [], 0
     session = await pool.session(f"driver-{result.driver}", result.device)
     now = await crash_ids(session, capture.server_device)
-    out = []
+    out: list[dict[str, str]] = []
     new = sorted((now or set()) - capture.crashes_before)
+    deadline = time.monotonic() + CRASH_READS_S
     for crash_id in new[:MAX_CRASHES]:
+        if time.monotonic() > deadline:
+            break
         text = truncate(await crash_report(session, capture.server_device, crash_id), MAX_CRASH_CHARS, 10**9)
         path = inside(folder, "evidence", crash_file_name(result.device or "", crash_id))
         await asyncio.to_thread(atomic_write, path, redact(text, secrets))
         out.append({"id": redact(crash_id[:MAX_ID_CHARS], secrets), "file": str(path)})
-    return out, max(0, len(new) - MAX_CRASHES)
+    return out, len(new) - len(out)
 
 
 async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, secrets: list[str]) -> dict[str, Any]:
