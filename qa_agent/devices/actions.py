@@ -36,6 +36,7 @@ from qa_agent.devices.calls import (
     inject_arguments,
 )
 from qa_agent.devices.elements import (
+    EDITABLE_TYPES,
     MATCH_MODES,
     STATES,
     Element,
@@ -376,6 +377,8 @@ class LaneDriver:
                 if look.found == "keyboard":
                     notes.append(await reveal.hide_keyboard(self, step, look.elements))
                     continue
+                if not reveal.same_list(self.screen.before_scroll, look.elements):
+                    self.screen.before_scroll = look.elements  # what this screen showed before we scrolled it
                 try:
                     _, how = await reveal.scroll_to(self, step, target, mode, None, look.elements)
                     notes.append(how)
@@ -432,8 +435,9 @@ class LaneDriver:
             )
         return found[0]
 
-    def acting(self, step: Step, attempt: int) -> None:
-        """Tell concurrent checks of this segment that the step's device action starts now."""
+    def acting(self, step: Step, attempt: int, element: Element) -> None:
+        """Tell concurrent checks of this segment that the step's device action on `element` starts now."""
+        self.screen.touched(element, editable=element.kind in EDITABLE_TYPES)
         self.signals.started(attempt, step.id)
 
     async def tap(self, step: Step, element: Element) -> None:
@@ -551,6 +555,14 @@ async def _assert(d: LaneDriver, step: Step, attempt: int) -> str:
             f"on screen: {summarize(look.elements)}",
         )
     if look.found:
+        if hidden := reveal.scrolled_away(d.screen.before_scroll, look.elements, text, mode):
+            raise StepFailed(
+                "blocked",
+                "cannot_run",
+                f"inconclusive: {what} absent {look.when(timeout)}, but it showed ({describe_all(hidden[:3])}) in "
+                "the list the agent scrolled to reach an earlier target, and that list is still on screen: it may "
+                "only be scrolled out of view",
+            )
         near = near_misses(look.elements, text)
         similar = f"; on screen, not matching: {describe_all(near)}" if near else ""
         return f"{what} absent {look.when(timeout)}{similar}"
@@ -641,11 +653,12 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             if step.action == "launch_app" and a.get("cold_start"):
                 # A test starts from a known state: stop whatever an earlier run left behind.
                 await d.call("mobile_terminate_app", {"packageName": package}, step)
+            d.screen.before_scroll = []  # the app starts (or stops): its lists start at their tops
             tool = "mobile_launch_app" if step.action == "launch_app" else "mobile_terminate_app"
             return (await d.must(tool, {"packageName": package}, step)).text
         case "tap_text" | "double_tap_text":
             element, how = await d.locate(step, str(a["target"]))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             if step.action == "tap_text":
                 await d.tap(step, element)
             else:
@@ -656,16 +669,17 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             element, how = await d.locate(step, str(a["target"]))
             x, y = element.center
             ms = min(MAX_LONG_PRESS_MS, max(1, round(float(a.get("duration_s", 1.0)) * 1000)))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             await d.must("mobile_long_press_on_screen_at_coordinates", {"x": x, "y": y, "duration": ms}, step)
             return f"held {element.describe()} for {ms} ms{_after(how)}"
         case "type_into":
             element, how = await d.locate(step, str(a["target"]))
-            d.acting(step, attempt)
+            d.acting(step, attempt, element)
             await d.tap(step, element)
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return f"typed into {element.describe()}{_after(how)}"
         case "scroll_to":
+            d.screen.before_scroll = []  # the ticket scrolls: what moves out of view is its own doing
             target, mode = str(a["target"]), match_mode(step)
             elements = await d.list_now(step)
             if hits := targets(elements, target, mode):
@@ -679,6 +693,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
             await d.must("mobile_type_keys", {"text": str(a["text"]), "submit": bool(a.get("submit"))}, step)
             return "typed text"
         case "swipe":
+            d.screen.before_scroll = []
             args = {"direction": str(a.get("direction", "up")).lower()}
             args.update({k: a[k] for k in ("x", "y", "distance") if k in a})
             return (await d.must("mobile_swipe_on_screen", args, step)).text
@@ -694,6 +709,7 @@ async def _perform(d: LaneDriver, step: Step, attempt: int) -> str:
         case "assert_state":
             return await _assert_state(d, step)
         case "tool":
+            d.screen.keyboard_hidden_over = None  # it may have tapped a text field
             return (await d.must(str(a["name"]), dict(a.get("args") or {}), step)).text
     raise StepFailed("blocked", "plan_defect", f"unknown action {step.action!r}")
 

@@ -5,7 +5,7 @@ and so is what the soft keyboard covers. Scrolling is bounded (MAX_SWIPES per di
 list's end (a swipe that changes nothing), and says how it went; a target is "not there" only once the
 list was scrolled to both ends. The keyboard is hidden with BACK (what hides the IME on Android; a second
 BACK would leave the screen, so it is pressed only while a text field has focus and no BACK of ours hid
-the keyboard since).
+the keyboard over that field since it was last touched: taps on buttons do not bring the keyboard back).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from qa_agent.devices.elements import (
     SCROLLABLE_TYPES,
     Element,
     encloses,
+    find_matches,
     on_screen,
     summarize,
     targets,
 )
 from qa_agent.devices.failures import StepFailed
+from qa_agent.devices.screens import field_key
 
 if TYPE_CHECKING:
     from qa_agent.devices.actions import LaneDriver
@@ -39,13 +41,33 @@ def scroll_container(elements: list[Element]) -> Element | None:
     return max(lists, key=lambda e: e.width * e.height, default=None)
 
 
+def _list_key(e: Element) -> tuple[str, str, float, float, float, float]:
+    return e.kind, e.identifier, e.x, e.y, e.width, e.height
+
+
+def same_list(before: list[Element], now: list[Element]) -> bool:
+    """The largest list of `before` is still on screen in `now` (same type, id and place)."""
+    box = scroll_container(before)
+    return box is not None and any(_list_key(e) == _list_key(box) for e in now)
+
+
+def scrolled_away(before: list[Element], now: list[Element], text: str, mode: str) -> list[Element]:
+    """What matched `text` in the list before the agent scrolled it to reach a target, while that list is
+    still on screen: not shown now may only mean scrolled out of view."""
+    box = scroll_container(before)
+    if box is None or not same_list(before, now):
+        return []
+    return [e for e in find_matches(before, text, mode) if e is not box and encloses(box, e)]
+
+
 def focused_field(elements: list[Element]) -> Element | None:
     return next((e for e in elements if e.focused and e.kind in EDITABLE_TYPES and on_screen(e)), None)
 
 
 def keyboard_may_hide(d: LaneDriver, elements: list[Element]) -> bool:
-    """A text field has focus (so the soft keyboard may be up) and no BACK of ours hid it since."""
-    return not d.screen.keyboard_hidden and focused_field(elements) is not None
+    """A text field has focus (so the soft keyboard may be up) and no BACK of ours hid it over that field."""
+    field = focused_field(elements)
+    return field is not None and d.screen.keyboard_hidden_over != field_key(field)
 
 
 def _content(elements: list[Element], box: Element | None) -> list[tuple[object, ...]]:
@@ -112,15 +134,13 @@ async def scroll_to(
 async def hide_keyboard(d: LaneDriver, step: Step, elements: list[Element]) -> str:
     """BACK while a text field has focus and the keyboard may be up; the field must still be listed after it."""
     field = focused_field(elements)
-    if field is None or d.screen.keyboard_hidden:
+    if field is None or not keyboard_may_hide(d, elements):
         why = "no text field has focus" if field is None else "a BACK of ours already hid it"
         return f"the soft keyboard is not up ({why}): BACK not pressed"
     await d.must("mobile_press_button", {"button": "BACK"}, step)
-    d.screen.keyboard_hidden = True
+    d.screen.keyboard_hidden_over = field_key(field)
     after = await d.list_now(step)
-    if not any(
-        e.kind == field.kind and e.identifier == field.identifier and e.x == field.x and e.y == field.y for e in after
-    ):
+    if not any(field_key(e) == field_key(field) for e in after):
         raise StepFailed(
             "blocked",
             "cannot_run",

@@ -7,7 +7,9 @@ Log text comes from the device: it is written as data (secrets redacted) and esc
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,18 @@ from graph.state import StepResult
 from qa_agent.devices.logcapture import AFTER_S, DeviceLogCapture, crash_ids, crash_report
 from qa_agent.devices.owned import describe
 from qa_agent.devices.pool import DevicePool
+from qa_agent.devices.results import truncate
+from qa_agent.devices.shared_leases import lease_lost
 from qa_agent.reports.paths import atomic_write, inside
 from qa_agent.reports.writer import redact
 
 SETTLE_S = 5.0  # how long the report waits for lines a capture's call still holds
 MAX_LINES = 300  # per step in report.json (the newest); the file has them all
 COLLECT_TIMEOUT_S = 60.0
+MAX_CRASHES = 10  # new crashes read per run (each read may take its timeout); the others are counted
+CRASH_READS_S = 30.0  # no crash read starts after this long: the log lines must be written within COLLECT_TIMEOUT_S
+MAX_CRASH_CHARS = 200_000  # of one crash's text (device text of any size)
+MAX_ID_CHARS = 200
 
 
 def _failing(results: Iterable[StepResult], captured: dict[str, DeviceLogCapture]) -> list[StepResult]:
@@ -36,21 +44,32 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:80] or "crash"
 
 
+def crash_file_name(device: str, crash_id: str) -> str:
+    """A file name per crash id: its safe part, and a digest of the whole id (ids alike in that part differ)."""
+    digest = hashlib.sha256(crash_id.encode("utf-8", "replace")).hexdigest()[:12]
+    return f"crash-{_safe_name(device)}-{_safe_name(crash_id)}-{digest}.txt"
+
+
 async def _new_crashes(
     pool: DevicePool, result: StepResult, capture: DeviceLogCapture, folder: Path, secrets: list[str]
-) -> list[dict[str, str]]:
-    """Crashes listed now that were not when the capture started, each read and written as a file."""
-    if capture.crashes_before is None:
-        return []
+) -> tuple[list[dict[str, str]], int]:
+    """Crashes listed now that were not when the capture started, each read and written as a file (at
+    most MAX_CRASHES), and how many more were not read."""
+    if capture.crashes_before is None or lease_lost(pool.run_id) is not None:  # the phone may be another run's
+        return [], 0
     session = await pool.session(f"driver-{result.driver}", result.device)
     now = await crash_ids(session, capture.server_device)
-    out = []
-    for crash_id in sorted((now or set()) - capture.crashes_before):
-        text = await crash_report(session, capture.server_device, crash_id)
-        path = inside(folder, "evidence", f"crash-{_safe_name(result.device or '')}-{_safe_name(crash_id)}.txt")
+    out: list[dict[str, str]] = []
+    new = sorted((now or set()) - capture.crashes_before)
+    deadline = time.monotonic() + CRASH_READS_S
+    for crash_id in new[:MAX_CRASHES]:
+        if time.monotonic() > deadline:
+            break
+        text = truncate(await crash_report(session, capture.server_device, crash_id), MAX_CRASH_CHARS, 10**9)
+        path = inside(folder, "evidence", crash_file_name(result.device or "", crash_id))
         await asyncio.to_thread(atomic_write, path, redact(text, secrets))
-        out.append({"id": redact(crash_id, secrets), "file": str(path)})
-    return out
+        out.append({"id": redact(crash_id[:MAX_ID_CHARS], secrets), "file": str(path)})
+    return out, len(new) - len(out)
 
 
 async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, secrets: list[str]) -> dict[str, Any]:
@@ -67,10 +86,11 @@ async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, se
     for r in failing:
         capture = captured[str(r.device)]
         lines = [redact(line, secrets) for line in capture.ring.window(r.started_at, r.ended_at)]
-        crashes = []
+        crashes: list[dict[str, str]] = []
+        unread = 0
         if r.device not in crashes_done:
             crashes_done.add(r.device)
-            crashes = await _new_crashes(pool, r, capture, folder, secrets)
+            crashes, unread = await _new_crashes(pool, r, capture, folder, secrets)
         if not lines and not crashes:
             continue
         path = inside(folder, "evidence", f"{r.step_id}-attempt{r.attempt + 1}-driver{r.driver}-device.log")
@@ -79,10 +99,11 @@ async def _collect(pool: DevicePool, results: list[StepResult], folder: Path, se
             "attempt": r.attempt, "step_id": r.step_id, "driver": r.driver, "device": r.device,
             "file": str(path), "lines": lines[-MAX_LINES:], "crashes": crashes,
         }  # fmt: skip
+        notes = [f"{unread} more new crashes were not read"] if unread else []
         if not settled.get(str(r.device), True):
-            entry["note"] = (
-                "the device server still held lines when the report was written: the last ones may be missing"
-            )
+            notes.append("the device server still held lines when the report was written: the last ones may be missing")
+        if notes:
+            entry["note"] = "; ".join(notes)
         steps.append(entry)
     if steps:
         section["steps"] = steps

@@ -5,6 +5,7 @@ follows a link planted where its temporary file would go."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -44,17 +45,18 @@ def atomic_write(path: Path, data: bytes | str, *, sync: bool = True) -> None:
 
 
 def sync_files(folder: Path) -> None:
-    """Flush every regular file directly in `folder` to disk (links are not followed); no folder: nothing."""
+    """Flush every regular file directly in `folder` to disk (links and other kinds are left); no folder: nothing."""
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
         return
     for name in names:
-        try:
-            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+        try:  # O_NONBLOCK: a FIFO left there would otherwise wait for a writer forever
+            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:  # a link, or gone
             continue
         try:
-            os.fsync(fd)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fsync(fd)
         finally:
             os.close(fd)

@@ -86,3 +86,30 @@ def test_a_link_planted_where_a_temporary_file_would_go_is_not_followed(tmp_path
     assert not outside.exists()
     assert json.loads((folder / "report.json").read_text())["ticket_key"] == "PTT-1"
     assert (folder / "evidence" / "a0-S1-d1.png").read_bytes() == b"png"
+
+
+def test_a_fifo_planted_in_the_evidence_folder_does_not_hang_the_report(tmp_path: Path) -> None:
+    """The report syncs the evidence folder's files: opening a FIFO there for reading waited for a writer forever."""
+    import os
+    import threading
+
+    from qa_agent.reports.writer import write_reports
+
+    folder = tmp_path / "runs" / "PTT-1-x"
+    (folder / "evidence").mkdir(parents=True)
+    fifo = folder / "evidence" / "a0-S1-d1.png"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def write() -> None:
+        write_reports(folder, {"ticket_key": "PTT-1", "run_id": "PTT-1-x"}, [])
+        done.set()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    finished = done.wait(60)
+    if not finished:  # release the stuck open() so the thread ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        writer.join(10)
+    assert finished
+    assert json.loads((folder / "report.json").read_text())["ticket_key"] == "PTT-1"

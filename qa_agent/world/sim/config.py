@@ -71,6 +71,7 @@ class Knobs(BaseModel):
     vanish: dict[str, int] = Field(default_factory=dict)
     log_silence_s: float = Field(default=2.0, ge=0)
     logs_fail: bool = False  # mobile_get_device_logs fails as mobilecli does when logcat cannot start
+    crash_read_s: float = Field(default=0.0, ge=0)  # mobile_get_crash answers after this long (a slow server)
     # Deterministic faults for tests: the N-th tool call on a device hangs `hang_s` (then proceeds),
     # and a device's element listings take this many extra milliseconds.
     hang_at: dict[str, int] = Field(default_factory=dict)

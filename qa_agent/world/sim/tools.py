@@ -519,6 +519,8 @@ class Simulator:
         return _text(json.dumps(data, separators=(",", ":")))
 
     async def _get_crash(self, device: Device, args: dict[str, Any]) -> Content:
+        if self.knobs.crash_read_s:
+            await asyncio.sleep(self.knobs.crash_read_s)
         for c in device.crashes:
             if c.id == args["id"]:
                 return _text(c.content)
