@@ -29,7 +29,7 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-# Runs every benchmark (about 20 minutes on 2 cores; the realistic-phone table adds about 4) and rewrites BENCHMARKS.md from their output.
+# Runs every benchmark (about 22 minutes on a quiet 2-core machine) and rewrites BENCHMARKS.md from their output.
 bench: $(STAMP)
 	mkdir -p bench/out
 	$(BIN)/python bench/executor_efficiency.py --reps 3 --realistic-reps 2 --floor --ablation 32 --profile 32 \
