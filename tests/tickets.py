@@ -31,6 +31,22 @@ def write_tickets(folder: Path, *tickets: dict[str, Any]) -> Path:
     return folder
 
 
+CRASHY_SEND_STEPS = """Feature: Send
+  Scenario: Send
+    Given the user opens the app
+    And the user waits 2 seconds
+    When the user taps "Send"
+    Then the user sees "Sent" within 3 seconds
+"""
+
+
+def crashy_ticket(key: str, steps: str = CRASHY_SEND_STEPS) -> dict[str, Any]:
+    """A ticket on the crashy test app (com.example.crashy), whose Send fails."""
+    return ticket_yaml(
+        key, summary="Crashy: Send says it was sent", description="Package: com.example.crashy", details=steps
+    )
+
+
 PTT_STEPS = """Given user1 opens the app
 And user2 opens the app
 When user1 sees "Talk" within 10 seconds

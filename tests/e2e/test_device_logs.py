@@ -18,6 +18,7 @@ from qa_agent.world.jira_server.process import jira_server_process
 from qa_agent.world.sim.process import SimulatorHandle, simulator_process
 from tests.browser import dump_dom, needs_chromium
 from tests.conftest import APPS, TICKETS
+from tests.tickets import crashy_ticket, write_tickets
 
 pytestmark = pytest.mark.slow
 
@@ -136,27 +137,6 @@ screens:
         text: Idle
         bounds: [60, 800, 960, 120]
 """
-_CRASHY_TICKET = """
-key: CRASH-1
-summary: "Crashy: Send says it was sent"
-issue_type: Test
-status: To Do
-reporter: {display_name: QA Bot, name: qa-bot, email: qa@example.com}
-created: "2026-11-22T08:00:00.000+0000"
-updated: "2026-11-22T08:00:00.000+0000"
-description: |
-  Package: com.example.crashy
-custom_fields:
-  customfield_11504:
-    name: Test Details
-    value: |
-      Feature: Send
-        Scenario: Send
-          Given the user opens the app
-          And the user waits 2 seconds
-          When the user taps "Send"
-          Then the user sees "Sent" within 3 seconds
-"""
 
 
 async def test_a_crash_during_the_run_is_read_and_linked_under_the_failure(tmp_path: Path) -> None:
@@ -164,7 +144,7 @@ async def test_a_crash_during_the_run_is_read_and_linked_under_the_failure(tmp_p
     shutil.copytree(APPS, apps)
     shutil.copytree(TICKETS, tickets)
     (apps / "crashy.yaml").write_text(_CRASHY_APP, encoding="utf-8")
-    (tickets / "CRASH-1.yaml").write_text(_CRASHY_TICKET, encoding="utf-8")
+    write_tickets(tickets, crashy_ticket("CRASH-1"))
     async with jira_server_process(tickets) as jira, simulator_process(devices=1, apps_dir=apps) as sim:
         outcome = await _run("CRASH-1", jira.url, sim, tmp_path)
     assert outcome.verdict.result == "failure", outcome.verdict.justification

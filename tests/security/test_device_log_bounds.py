@@ -22,6 +22,7 @@ from qa_agent.runner import run_ticket
 from qa_agent.world.jira_server.process import jira_server_process
 from qa_agent.world.sim.process import simulator_process
 from tests.conftest import APPS, TICKETS
+from tests.tickets import CRASHY_SEND_STEPS, crashy_ticket, write_tickets
 
 HUGE = "<b>boom</b>&\x1b[31m " + "X" * 3_000_000
 _APP = {
@@ -43,27 +44,6 @@ _APP = {
         }
     },
 }
-_TICKET = """
-key: CRASH-2
-summary: "Crashy: Send says it was sent"
-issue_type: Test
-status: To Do
-reporter: {display_name: QA Bot, name: qa-bot, email: qa@example.com}
-created: "2026-11-22T08:00:00.000+0000"
-updated: "2026-11-22T08:00:00.000+0000"
-description: |
-  Package: com.example.crashy
-custom_fields:
-  customfield_11504:
-    name: Test Details
-    value: |
-      Feature: Send
-        Scenario: Send
-          Given the user opens the app
-          And the user waits 2 seconds
-          When the user taps "Send"
-          Then the user sees "Sent" within 3 seconds
-"""
 
 
 def test_crash_ids_alike_in_their_safe_part_name_different_files() -> None:
@@ -80,7 +60,7 @@ async def test_a_huge_crash_text_is_kept_bounded(tmp_path: Path) -> None:
     shutil.copytree(APPS, apps)
     shutil.copytree(TICKETS, tickets)
     (apps / "crashy.yaml").write_text(yaml.safe_dump(_APP, width=10**9), encoding="utf-8")
-    (tickets / "CRASH-2.yaml").write_text(_TICKET, encoding="utf-8")
+    write_tickets(tickets, crashy_ticket("CRASH-2"))
     async with jira_server_process(tickets) as jira, simulator_process(devices=1, apps_dir=apps) as sim:
         ctx = load_context(jira_mcp_url=jira.url, mobile_mcp_url=sim.url, report_root=tmp_path / "runs")
         outcome = await run_ticket(ctx, "CRASH-2")
@@ -97,9 +77,7 @@ async def test_a_huge_crash_text_is_kept_bounded(tmp_path: Path) -> None:
 def _crash_cycles(n: int) -> str:
     # a crash's id is its second and process: one crash a second
     cycle = '    And the user opens the app\n    And the user taps "Send"\n    And the user waits 1 second\n'
-    return _TICKET.replace("CRASH-2", "CRASH-3").replace(
-        '          When the user taps "Send"\n', "".join("      " + line + "\n" for line in (cycle * n).splitlines())
-    )
+    return CRASHY_SEND_STEPS.replace('    When the user taps "Send"\n', cycle * n)
 
 
 @pytest.mark.slow
@@ -112,7 +90,7 @@ async def test_slow_crash_reads_do_not_cost_the_steps_log_lines(tmp_path: Path) 
     app = {**_APP, "screens": {"main": {"elements": [{**_APP["screens"]["main"]["elements"][0], "on": {  # type: ignore[index]
         "tap": [{"log": "Net: sending"}, {"crash": "NullPointerException in SendTask"}]}}]}}}  # fmt: skip
     (apps / "crashy.yaml").write_text(yaml.safe_dump(app), encoding="utf-8")
-    (tickets / "CRASH-3.yaml").write_text(_crash_cycles(7), encoding="utf-8")
+    write_tickets(tickets, crashy_ticket("CRASH-3", _crash_cycles(7)))
     async with jira_server_process(tickets) as jira, simulator_process(devices=1, apps_dir=apps) as sim:
         ctx = load_context(jira_mcp_url=jira.url, mobile_mcp_url=sim.url, report_root=tmp_path / "runs")
         await sim.configure(crash_read_s=15)  # past the agent's 10 s per read
