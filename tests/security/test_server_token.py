@@ -67,6 +67,10 @@ async def test_the_meta_routes_need_the_token_too(with_token: Server) -> None:
             allowed = await http.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
             assert allowed.status_code == 200, (path, allowed.text[:200])
         assert (await http.get("/ok")).status_code == 200
+        # a route the server may add later is closed too, and a CORS preflight still gets its answer
+        assert (await http.get("/a-route-of-a-later-version")).status_code == 401
+        preflight = {"Origin": STUDIO, "Access-Control-Request-Method": "POST"}
+        assert (await http.options("/threads", headers=preflight)).status_code == 200
 
 
 async def test_a_configured_origin_is_served_and_no_other(with_token: Server) -> None:
